@@ -1,0 +1,33 @@
+# rsbatch — every target creates .venv on first use (see README).
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+SQL ?= query.sql
+
+.PHONY: setup run test unit integration e2e lint bench build deploy invoke clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[local,dev]'
+	touch $(STAMP)
+
+run: setup
+	$(BIN)/rsbatch run $(SQL) --local
+
+test: setup lint
+	$(BIN)/pytest -q
+
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+bench: setup
+	$(BIN)/python -m bench
+
+clean:
+	rm -rf .rsbatch .aws-sam build .pytest_cache .mypy_cache .ruff_cache
