@@ -1,0 +1,1 @@
+"""The shared core of both Lambdas: business rules written once, no handler code."""

@@ -1,0 +1,29 @@
+"""Durable function: run one SQL batch on Redshift and wait for it without compute."""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+
+from aws_durable_execution_sdk_python import DurableContext, durable_execution
+
+from rsbatch_core.flow import Services, run_batch
+from rsbatch_core.redshift import RedshiftData
+from rsbatch_core.registry import RunRegistry
+from rsbatch_core.settings import Settings
+
+
+@cache
+def services() -> Services:
+    """Built on first use, once per container; a bad environment fails with one clear message."""
+    settings = Settings.from_env()
+    return Services(
+        settings=settings,
+        registry=RunRegistry(settings.table, settings.retention_days),
+        redshift=RedshiftData(),
+    )
+
+
+@durable_execution
+def handler(event: Any, context: DurableContext) -> dict[str, Any]:
+    return run_batch(event, context, services())

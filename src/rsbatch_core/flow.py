@@ -1,0 +1,222 @@
+"""The durable orchestration: submit once, suspend on a callback, finish from Redshift's own record.
+
+Waiting happens in *rounds*. Each round creates a callback, points the run's
+registry item at it, and suspends with no compute. Redshift's event (through
+the listener) or an operator resumes the round. If a round times out, the
+next round re-arms the registry with a fresh callback and then describes the
+statement once: a statement that ended while its event was lost is seen
+there (resumed by poll); one still running is waited for again, with the
+round's timeout doubled up to a cap. So a lost event costs at most one round
+of latency, a healthy run costs three durable operations whatever its
+duration, and the fallback's operations grow with the logarithm of the
+duration (then linearly past the cap).
+
+Re-arming before describing closes the race with a late event: an event sent
+before the re-arm reaches a closed callback, but then the describe sees the
+terminal state; an event sent after it reaches the new callback.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from aws_durable_execution_sdk_python import (
+    CallbackExternalError,
+    CallbackTimeoutError,
+    DurableContext,
+    StepContext,
+)
+from aws_durable_execution_sdk_python.config import CallbackConfig, Duration
+
+from rsbatch_core.callbacks import parse_payload
+from rsbatch_core.errors import BatchFailedError
+from rsbatch_core.models import (
+    CallbackPayload,
+    ResumedBy,
+    RunError,
+    RunRecord,
+    RunRequest,
+    RunStatus,
+    RunSummary,
+)
+from rsbatch_core.observability import bind_run, logger
+from rsbatch_core.redshift import RedshiftData, failing_statement, is_terminal, statement_stats
+from rsbatch_core.registry import RunConflictError, RunRegistry
+from rsbatch_core.runkey import client_token, run_key
+from rsbatch_core.settings import Settings
+from rsbatch_core.sqlfile import SqlBatch, load_batch
+
+
+@dataclass
+class Services:
+    """What the flow talks to; the handler builds it once per container."""
+
+    settings: Settings
+    registry: RunRegistry
+    redshift: RedshiftData
+
+
+@dataclass
+class Resumption:
+    """Why the waiting ended."""
+
+    resumed_by: ResumedBy
+    success: bool | None  # None: nobody decided, read the statement (poll, deadline)
+    payload: CallbackPayload = field(default_factory=CallbackPayload)
+    deadline_passed: bool = False
+
+
+def run_batch(event: Any, context: DurableContext, services: Services) -> dict[str, Any]:
+    """The whole run. Raises BatchFailedError (failing the execution) when the batch fails."""
+    request = RunRequest.parse(event)
+    settings = services.settings
+    batch = load_batch(request.sql_file, settings.sql_root)
+    target = settings.target  # validated before anything is submitted
+    execution_arn = context.execution_context.durable_execution_arn
+    run = run_key(execution_arn)
+    bind_run(run)
+    timeout = request.callback_timeout_seconds or settings.callback_timeout_seconds
+
+    callback = context.create_callback("wait-1", _callback_config(timeout))
+
+    def submit(_: StepContext) -> dict[str, Any]:
+        services.registry.register(
+            RunRecord(
+                run_key=run,
+                callback_id=callback.callback_id,
+                execution_arn=execution_arn,
+                sql_file=batch.name,
+            )
+        )
+        statement_id = services.redshift.submit(batch, target, run, client_token(run))
+        services.registry.set_statement(run, statement_id)
+        logger.info("batch submitted", extra={"statement_id": statement_id, "sql_file": batch.name})
+        return {"statement_id": statement_id, "submitted_at": time.time()}
+
+    submitted = context.step(submit, name="submit")
+    statement_id: str = submitted["statement_id"]
+    resumption = _wait_rounds(context, services, run, statement_id, callback, timeout, submitted)
+
+    def finish(_: StepContext) -> dict[str, Any]:
+        summary = _summarize(services, run, execution_arn, batch, statement_id, resumption)
+        services.registry.finish(summary)
+        logger.info(
+            "run finished",
+            extra={"status": summary.status.value, "resumed_by": summary.resumed_by.value},
+        )
+        return summary.model_dump(mode="json")
+
+    result = context.step(finish, name="finish")
+    if result["status"] == RunStatus.FAILED.value:
+        error = result.get("error") or {}
+        raise BatchFailedError(error.get("message") or "the batch failed", error.get("statement_index"))
+    return result
+
+
+def _callback_config(timeout_seconds: int) -> CallbackConfig:
+    return CallbackConfig(timeout=Duration.from_seconds(max(1, timeout_seconds)))
+
+
+def _wait_rounds(
+    context: DurableContext,
+    services: Services,
+    run: str,
+    statement_id: str,
+    callback: Any,
+    timeout: int,
+    submitted: dict[str, Any],
+) -> Resumption:
+    """Suspend on callbacks until someone resumes us, the poll sees an end, or the deadline."""
+    settings = services.settings
+    round_no = 1
+    while True:
+        try:
+            payload = parse_payload(callback.result())
+            return Resumption(resumed_by=payload.resumed_by, success=True, payload=payload)
+        except CallbackExternalError as exc:
+            payload = parse_payload(exc.data)
+            if payload.message is None:
+                payload.message = exc.message
+            return Resumption(resumed_by=payload.resumed_by, success=False, payload=payload)
+        except CallbackTimeoutError:
+            logger.info("no callback this round, checking the statement", extra={"round": round_no})
+
+        round_no += 1
+        timeout = min(timeout * 2, settings.max_callback_timeout_seconds)
+        callback = context.create_callback(f"wait-{round_no}", _callback_config(timeout))
+        new_callback_id = callback.callback_id
+
+        def check(_: StepContext, new_callback_id: str = new_callback_id) -> dict[str, Any]:
+            try:
+                services.registry.rearm(run, new_callback_id)
+            except RunConflictError:
+                logger.warning("run is no longer WAITING in the registry; checking anyway")
+            description = services.redshift.describe(statement_id)
+            return {"status": description.get("Status"), "now": time.time()}
+
+        checked = context.step(check, name=f"check-{round_no}")
+        if checked["status"] in ("FINISHED", "FAILED", "ABORTED"):
+            return Resumption(resumed_by=ResumedBy.POLL, success=None)
+        elapsed = checked["now"] - submitted["submitted_at"]
+        if elapsed >= settings.max_wait_seconds:
+            return Resumption(resumed_by=ResumedBy.POLL, success=None, deadline_passed=True)
+
+
+def _summarize(
+    services: Services,
+    run: str,
+    execution_arn: str,
+    batch: SqlBatch,
+    statement_id: str,
+    resumption: Resumption,
+) -> RunSummary:
+    """Decide the run's end from Redshift's own record, and from the operator if one decided."""
+    description = services.redshift.describe(statement_id)
+    stats = statement_stats(description)
+    redshift_status = str(description.get("Status"))
+    error: RunError | None = None
+
+    if resumption.resumed_by is ResumedBy.OPERATOR and resumption.success is not None:
+        if not resumption.success:
+            if not is_terminal(description):
+                services.redshift.cancel(statement_id)  # nothing of a failed run may commit
+            error = RunError(
+                type="OperatorFailed", message=resumption.payload.message or "failed by an operator"
+            )
+    elif resumption.deadline_passed and not is_terminal(description):
+        services.redshift.cancel(statement_id)
+        error = RunError(
+            type="DeadlineExceeded",
+            message=f"no end after {services.settings.max_wait_seconds} s; statement cancelled",
+        )
+    else:
+        state = redshift_status if is_terminal(description) else resumption.payload.state
+        if state != "FINISHED":
+            failed = failing_statement(stats)
+            message = description.get("Error") or (failed.error if failed else None)
+            if state == "ABORTED" or (failed and failed.status == "ABORTED" and not message):
+                message = "aborted"
+            error = RunError(
+                type="RedshiftStatementAborted" if state == "ABORTED" else "RedshiftStatementFailed",
+                message=_failure_message(message or "the batch failed", failed and failed.index),
+                statement_index=failed.index if failed else None,
+            )
+    return RunSummary(
+        run=run,
+        status=RunStatus.FAILED if error else RunStatus.SUCCEEDED,
+        execution_arn=execution_arn,
+        statement_id=statement_id,
+        sql_file=batch.name,
+        resumed_by=resumption.resumed_by,
+        redshift_status=redshift_status,
+        statements=stats,
+        error=error,
+    )
+
+
+def _failure_message(message: str, index: int | None) -> str:
+    if index and f"statement {index}" not in message:
+        return f"statement {index} failed: {message}"
+    return message

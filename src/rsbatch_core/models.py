@@ -1,0 +1,135 @@
+"""Pydantic models of what crosses a border: run input, registry item, callback payloads, summary."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from rsbatch_core.errors import BadInputError
+
+TERMINAL_STATES = frozenset({"FINISHED", "FAILED", "ABORTED"})
+
+
+class RunStatus(StrEnum):
+    WAITING = "WAITING"
+    SUCCEEDED = "SUCCEEDED"
+    FAILED = "FAILED"
+
+
+class ResumedBy(StrEnum):
+    EVENT = "event"
+    POLL = "poll"
+    OPERATOR = "operator"
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class RunRequest(BaseModel):
+    """The durable function's input event."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    sql_file: str = Field(min_length=1, max_length=512)
+    callback_timeout_seconds: int | None = Field(default=None, ge=1, le=86_400)
+
+    @classmethod
+    def parse(cls, event: Any) -> RunRequest:
+        """Validate the raw event; raise BadInputError with every problem on one line."""
+        from pydantic import ValidationError
+
+        if not isinstance(event, dict):
+            raise BadInputError('the input must be a JSON object like {"sql_file": "query.sql"}')
+        try:
+            return cls.model_validate(event)
+        except ValidationError as exc:
+            problems = "; ".join(
+                f"{'.'.join(str(p) for p in e['loc']) or 'input'}: {e['msg']}" for e in exc.errors()
+            )
+            raise BadInputError(f"invalid run input: {problems}") from None
+
+
+class StatementStats(BaseModel):
+    """One sub-statement of the batch, as the summary reports it."""
+
+    index: int
+    status: str
+    rows: int | None = None
+    duration_ms: float | None = None
+    error: str | None = None
+
+
+class RunError(BaseModel):
+    type: str
+    message: str
+    statement_index: int | None = None
+
+
+class RunSummary(BaseModel):
+    """What the durable function returns (and stores in the registry) when a run ends."""
+
+    run: str
+    status: RunStatus
+    execution_arn: str
+    statement_id: str | None
+    sql_file: str
+    resumed_by: ResumedBy
+    redshift_status: str | None = None
+    statements: list[StatementStats] = Field(default_factory=list)
+    error: RunError | None = None
+
+
+class CallbackPayload(BaseModel):
+    """What the listener (or an operator) sends with SendDurableExecutionCallbackSuccess/Failure.
+
+    Anything without `resumed_by` came from a person with the plain AWS CLI.
+    """
+
+    model_config = ConfigDict(extra="ignore")
+
+    resumed_by: ResumedBy = ResumedBy.OPERATOR
+    state: str | None = None
+    statement_id: str | None = None
+    message: str | None = None
+
+
+class RunRecord(BaseModel):
+    """One item of the run registry (DynamoDB), one per run."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    run_key: str
+    callback_id: str
+    execution_arn: str
+    sql_file: str
+    status: RunStatus = RunStatus.WAITING
+    statement_id: str | None = None
+    resumed_by: ResumedBy | None = None
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+    error: str | None = None
+    statement_index: int | None = None
+    summary: str | None = None  # RunSummary as JSON: keeps floats out of DynamoDB numbers
+    expires_at: int | None = None
+
+    @field_validator("statement_index", "expires_at", mode="before")
+    @classmethod
+    def _from_decimal(cls, v: Any) -> Any:
+        return int(v) if v is not None else None
+
+
+class RedshiftEventDetail(BaseModel):
+    """The `detail` of Redshift's "Redshift Data Statement Status Change" event."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    statement_name: str | None = Field(default=None, alias="statementName")
+    statement_id: str = Field(alias="statementId", min_length=1, max_length=200)
+    state: Literal["FINISHED", "FAILED", "ABORTED"]
+    principal: str | None = None
+    rows: int | None = None
+    redshift_query_id: int | None = Field(default=None, alias="redshiftQueryId")

@@ -1,0 +1,24 @@
+"""Names that must be the same on every replay: the run key and the ClientToken."""
+
+from __future__ import annotations
+
+import hashlib
+
+from rsbatch_core.settings import RUN_PREFIX
+
+
+def run_key(execution_arn: str) -> str:
+    """The run's key: our prefix (the EventBridge rule matches it) + a hash of the execution.
+
+    It travels in `StatementName`, so the listener finds the run from the event alone.
+    """
+    return RUN_PREFIX + hashlib.sha256(execution_arn.encode("utf-8")).hexdigest()[:24]
+
+
+def client_token(run: str, batch_index: int = 0) -> str:
+    """A ClientToken (≤ 64 chars): a retried submit of the same batch returns the same statement."""
+    return hashlib.sha256(f"{run}/{batch_index}".encode()).hexdigest()
+
+
+def is_ours(statement_name: str | None) -> bool:
+    return bool(statement_name) and str(statement_name).startswith(RUN_PREFIX)

@@ -1,0 +1,141 @@
+"""Configuration from the environment, validated once at start-up.
+
+Both Lambdas and the CLI read the same variables, so a misconfigured stack
+fails on its first invocation with one clear message instead of deep inside
+a boto3 call.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, Field, ValidationError, model_validator
+
+from rsbatch_core.errors import SettingsError
+
+#: Every run key starts with this, and the EventBridge rule matches on it.
+RUN_PREFIX = "rsbatch-"
+
+
+def _default_sql_root() -> Path:
+    """The `sql/` folder bundled next to the durable handler on Lambda."""
+    task_root = os.environ.get("LAMBDA_TASK_ROOT")
+    if task_root:
+        return Path(task_root) / "sql"
+    return Path.cwd() / "sql"
+
+
+class RedshiftTarget(BaseModel):
+    """Where the batch runs: exactly one of workgroup, cluster or secret."""
+
+    workgroup: str | None = None
+    cluster_id: str | None = None
+    db_user: str | None = None
+    secret_arn: str | None = None
+    database: str = "dev"
+
+    @model_validator(mode="after")
+    def _exactly_one_target(self) -> RedshiftTarget:
+        chosen = [n for n in ("workgroup", "cluster_id", "secret_arn") if getattr(self, n)]
+        if len(chosen) != 1:
+            raise ValueError(
+                "set exactly one Redshift target: RSBATCH_WORKGROUP (serverless), "
+                "RSBATCH_CLUSTER_ID (provisioned, optional RSBATCH_DB_USER) or "
+                f"RSBATCH_SECRET_ARN; got {', '.join(chosen) or 'none'}"
+            )
+        if self.db_user and not self.cluster_id:
+            raise ValueError("RSBATCH_DB_USER only applies with RSBATCH_CLUSTER_ID")
+        return self
+
+    def api_kwargs(self) -> dict[str, str]:
+        """The target arguments of every Data API submit call."""
+        kwargs = {"Database": self.database}
+        if self.workgroup:
+            kwargs["WorkgroupName"] = self.workgroup
+        if self.cluster_id:
+            kwargs["ClusterIdentifier"] = self.cluster_id
+        if self.db_user:
+            kwargs["DbUser"] = self.db_user
+        if self.secret_arn:
+            kwargs["SecretArn"] = self.secret_arn
+        return kwargs
+
+
+class Settings(BaseModel):
+    """Everything the Lambdas need from their environment."""
+
+    table: str = Field(min_length=3, max_length=255)
+    sql_root: Path = Field(default_factory=_default_sql_root)
+    callback_timeout_seconds: int = Field(default=900, ge=1, le=86_400)
+    #: Rounds of waiting double the callback timeout up to this cap.
+    max_callback_timeout_seconds: int = Field(default=4 * 3600, ge=1, le=86_400)
+    #: Give up (cancel, fail) once a statement has run this long; Redshift's own limit is 24 h.
+    max_wait_seconds: int = Field(default=24 * 3600 + 600, ge=1)
+    #: How long run items stay in the registry (DynamoDB TTL).
+    retention_days: int = Field(default=30, ge=1, le=3650)
+    #: Rows of a final SELECT kept in the summary.
+    max_result_rows: int = Field(default=100, ge=0, le=1000)
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        """Read `RSBATCH_*` variables; raise SettingsError naming every problem."""
+        env = os.environ if env is None else env
+        raw: dict[str, Any] = {"table": env.get("RSBATCH_TABLE", "")}
+        for field, var in (
+            ("sql_root", "RSBATCH_SQL_ROOT"),
+            ("callback_timeout_seconds", "RSBATCH_CALLBACK_TIMEOUT_SECONDS"),
+            ("max_callback_timeout_seconds", "RSBATCH_MAX_CALLBACK_TIMEOUT_SECONDS"),
+            ("max_wait_seconds", "RSBATCH_MAX_WAIT_SECONDS"),
+            ("retention_days", "RSBATCH_RETENTION_DAYS"),
+            ("max_result_rows", "RSBATCH_MAX_RESULT_ROWS"),
+        ):
+            if env.get(var):
+                raw[field] = env[var]
+        try:
+            return cls.model_validate(raw)
+        except ValidationError as exc:
+            raise SettingsError(_describe("settings", exc)) from None
+
+    @cached_property
+    def target(self) -> RedshiftTarget:
+        """The Redshift target, validated on first use (the listener never needs it)."""
+        return target_from_env(os.environ)
+
+
+def target_from_env(env: Mapping[str, str]) -> RedshiftTarget:
+    """Read the Redshift target variables; raise SettingsError if they are unusable."""
+    try:
+        return RedshiftTarget(
+            workgroup=env.get("RSBATCH_WORKGROUP") or None,
+            cluster_id=env.get("RSBATCH_CLUSTER_ID") or None,
+            db_user=env.get("RSBATCH_DB_USER") or None,
+            secret_arn=env.get("RSBATCH_SECRET_ARN") or None,
+            database=env.get("RSBATCH_DATABASE") or "dev",
+        )
+    except ValidationError as exc:
+        raise SettingsError(_describe("Redshift target", exc)) from None
+
+
+_ENV_NAMES = {
+    "table": "RSBATCH_TABLE",
+    "sql_root": "RSBATCH_SQL_ROOT",
+    "callback_timeout_seconds": "RSBATCH_CALLBACK_TIMEOUT_SECONDS",
+    "max_callback_timeout_seconds": "RSBATCH_MAX_CALLBACK_TIMEOUT_SECONDS",
+    "max_wait_seconds": "RSBATCH_MAX_WAIT_SECONDS",
+    "retention_days": "RSBATCH_RETENTION_DAYS",
+    "max_result_rows": "RSBATCH_MAX_RESULT_ROWS",
+}
+
+
+def _describe(what: str, exc: ValidationError) -> str:
+    """One line per problem, naming the environment variable, never the value."""
+    problems = []
+    for err in exc.errors():
+        field = str(err["loc"][0]) if err["loc"] else ""
+        name = _ENV_NAMES.get(field, field)
+        problems.append(f"{name}: {err['msg']}" if name else err["msg"])
+    return f"invalid {what}: " + "; ".join(problems)

@@ -1,0 +1,72 @@
+"""An in-memory stand-in for the Redshift Data API adapter, for unit tests of the flow only.
+
+The integration tests run the same flow against the emulator and real PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from typing import Any
+
+from rsbatch_core.settings import RedshiftTarget
+from rsbatch_core.sqlfile import SqlBatch
+
+
+class FakeRedshift:
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.by_token: dict[str, str] = {}
+        self.descriptions: dict[str, dict[str, Any]] = {}
+        self.submits = 0
+        self.cancelled: list[str] = []
+
+    def submit(self, batch: SqlBatch, target: RedshiftTarget, run: str, token: str) -> str:
+        with self._lock:
+            if token in self.by_token:
+                return self.by_token[token]
+            self.submits += 1
+            statement_id = str(uuid.uuid4())
+            self.by_token[token] = statement_id
+            self.descriptions[statement_id] = {
+                "Id": statement_id,
+                "Status": "STARTED",
+                "SubStatements": [
+                    {"Id": f"{statement_id}:{i}", "Status": "SUBMITTED"}
+                    for i in range(1, len(batch.statements) + 1)
+                ],
+            }
+            return statement_id
+
+    def only_statement(self) -> str:
+        (statement_id,) = self.descriptions
+        return statement_id
+
+    def end(self, statement_id: str, status: str, failing_index: int | None = None) -> None:
+        """Put the statement in a terminal state, as Redshift would."""
+        desc = self.descriptions[statement_id]
+        desc["Status"] = status
+        for sub in desc["SubStatements"]:
+            index = int(sub["Id"].rsplit(":", 1)[1])
+            if failing_index is None or index < failing_index:
+                sub.update(
+                    Status="FINISHED",
+                    ResultRows=10 * index,
+                    Duration=1_500_000,
+                )
+            elif index == failing_index:
+                sub.update(Status="FAILED", Error="ERROR: division by zero")
+                desc["Error"] = "ERROR: division by zero"
+            else:
+                sub.update(Status="ABORTED")
+        if status == "ABORTED":
+            for sub in desc["SubStatements"]:
+                sub["Status"] = "ABORTED"
+
+    def describe(self, statement_id: str, wait_seconds: int = 0) -> dict[str, Any]:
+        return self.descriptions[statement_id]
+
+    def cancel(self, statement_id: str) -> bool:
+        self.cancelled.append(statement_id)
+        self.end(statement_id, "ABORTED")
+        return True

@@ -1,0 +1,168 @@
+"""The durable flow under the SDK's own test runner: callbacks, failures, timeouts, bad input."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aws_durable_execution_sdk_python import DurableContext, durable_execution
+from aws_durable_execution_sdk_python.lambda_service import ErrorObject
+from aws_durable_execution_sdk_python_testing import DurableFunctionTestRunner
+
+from rsbatch_core.flow import Services, run_batch
+from rsbatch_core.models import CallbackPayload, ResumedBy, RunStatus
+from rsbatch_core.outcome import decide
+from rsbatch_core.registry import RunRegistry
+from rsbatch_core.settings import Settings
+from tests.unit.fakes import FakeRedshift
+
+
+@pytest.fixture
+def fake() -> FakeRedshift:
+    return FakeRedshift()
+
+
+@pytest.fixture
+def runner(
+    registry: RunRegistry, fake: FakeRedshift, sql_root: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[DurableFunctionTestRunner]:
+    monkeypatch.setenv("RSBATCH_WORKGROUP", "wg")
+    settings = Settings(table="runs", sql_root=sql_root, max_callback_timeout_seconds=2)
+    services = Services(settings=settings, registry=registry, redshift=fake)  # type: ignore[arg-type]
+
+    @durable_execution
+    def handler(event: Any, context: DurableContext) -> dict[str, Any]:
+        return run_batch(event, context, services)
+
+    with DurableFunctionTestRunner(handler, skip_time=True) as test_runner:
+        yield test_runner
+
+
+def start(runner: DurableFunctionTestRunner, **event: Any) -> str:
+    return runner.run_async(input=json.dumps(event), execution_timeout=60)
+
+
+def test_event_callback_resumes_and_succeeds(
+    runner: DurableFunctionTestRunner, fake: FakeRedshift, registry: RunRegistry
+) -> None:
+    arn = start(runner, sql_file="query.sql")
+    callback_id = runner.wait_for_callback(arn)
+    statement_id = fake.only_statement()
+    run = registry.find(statement_id)
+    assert run.status is RunStatus.WAITING and run.callback_id == callback_id
+
+    fake.end(statement_id, "FINISHED")
+    decision = decide("FINISHED", statement_id, ResumedBy.EVENT)
+    runner.send_callback_success(callback_id, decision.payload.model_dump_json().encode())
+    result = runner.wait_for_result(arn, timeout=30)
+
+    summary = json.loads(result.result or "{}")
+    assert summary["status"] == "SUCCEEDED"
+    assert summary["resumed_by"] == "event"
+    assert [s["index"] for s in summary["statements"]] == [1, 2]
+    assert fake.submits == 1
+    assert registry.get(run.run_key).status is RunStatus.SUCCEEDED  # type: ignore[union-attr]
+    # create callback + submit + finish: the event path stays this small whatever the duration
+    assert len(result.operations) == 3
+
+
+def test_failed_batch_fails_the_execution_with_statement_index(
+    runner: DurableFunctionTestRunner, fake: FakeRedshift, registry: RunRegistry
+) -> None:
+    arn = start(runner, sql_file="examples/fails_midway.sql")
+    callback_id = runner.wait_for_callback(arn)
+    statement_id = fake.only_statement()
+    fake.end(statement_id, "FAILED", failing_index=2)
+    decision = decide("FAILED", statement_id, ResumedBy.EVENT)
+    runner.send_callback_failure(
+        callback_id,
+        ErrorObject(
+            message="failed",
+            type=decision.error_type,
+            data=decision.payload.model_dump_json(),
+            stack_trace=None,
+        ),
+    )
+    result = runner.wait_for_result(arn, timeout=30)
+
+    assert result.status.value == "FAILED"
+    assert result.error is not None
+    assert "statement 2 failed" in (result.error.message or "")
+    assert "division by zero" in (result.error.message or "")
+    record = registry.find(statement_id)
+    assert record.status is RunStatus.FAILED and record.statement_index == 2
+    assert record.resumed_by is ResumedBy.EVENT
+
+
+def test_callback_timeout_falls_back_to_poll(
+    runner: DurableFunctionTestRunner, fake: FakeRedshift, registry: RunRegistry
+) -> None:
+    arn = start(runner, sql_file="query.sql", callback_timeout_seconds=1)
+    runner.wait_for_callback(arn)
+    fake.end(fake.only_statement(), "FINISHED")  # finished, but its event is lost
+    result = runner.wait_for_result(arn, timeout=30)
+
+    summary = json.loads(result.result or "{}")
+    assert summary["status"] == "SUCCEEDED" and summary["resumed_by"] == "poll"
+    # the registry points at the newest callback, so a late event would reach an open one
+    assert registry.find(fake.only_statement()).callback_id != ""
+
+
+def test_still_running_after_timeout_waits_another_round(
+    runner: DurableFunctionTestRunner, fake: FakeRedshift, registry: RunRegistry
+) -> None:
+    arn = start(runner, sql_file="query.sql", callback_timeout_seconds=1)
+    first = runner.wait_for_callback(arn, name="wait-1")
+    second = runner.wait_for_callback(arn, name="wait-2")  # round 1 timed out while running
+    assert first != second
+    statement_id = fake.only_statement()
+    deadline = time.monotonic() + 10
+    while registry.find(statement_id).callback_id != second and time.monotonic() < deadline:
+        time.sleep(0.05)  # the round's check step re-arms the registry just after the callback
+    assert registry.find(statement_id).callback_id == second
+    fake.end(statement_id, "FINISHED")
+    payload = CallbackPayload(resumed_by=ResumedBy.EVENT, state="FINISHED")
+    runner.send_callback_success(second, payload.model_dump_json().encode())
+    summary = json.loads(runner.wait_for_result(arn, timeout=30).result or "{}")
+    assert summary["resumed_by"] == "event"
+    assert fake.submits == 1
+
+
+def test_operator_failure_cancels_a_running_statement(
+    runner: DurableFunctionTestRunner, fake: FakeRedshift, registry: RunRegistry
+) -> None:
+    arn = start(runner, sql_file="query.sql")
+    callback_id = runner.wait_for_callback(arn)
+    runner.send_callback_failure(
+        callback_id,
+        ErrorObject(message="stop: wrong day", type="Manual", data=None, stack_trace=None),
+    )
+    result = runner.wait_for_result(arn, timeout=30)
+
+    assert result.status.value == "FAILED"
+    assert "stop: wrong day" in (result.error.message or "")  # type: ignore[union-attr]
+    assert fake.cancelled == [fake.only_statement()]
+    assert registry.find(fake.only_statement()).resumed_by is ResumedBy.OPERATOR
+
+
+@pytest.mark.parametrize(
+    "event",
+    [
+        {"sql_file": "../pyproject.toml"},
+        {"sql_file": "/etc/passwd.sql"},
+        {"sql_file": "missing.sql"},
+        {"sql": "query.sql"},
+        {"sql_file": "query.sql", "callback_timeout_seconds": 0},
+    ],
+)
+def test_bad_input_fails_before_anything_is_submitted(
+    runner: DurableFunctionTestRunner, fake: FakeRedshift, event: dict[str, Any]
+) -> None:
+    result = runner.wait_for_result(start(runner, **event), timeout=30)
+    assert result.status.value == "FAILED"
+    assert result.error is not None and result.error.message
+    assert fake.submits == 0
