@@ -1,0 +1,74 @@
+"""Where the CLI points: the local stack's variables, explicit env, or a CloudFormation stack."""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import boto3
+from botocore.exceptions import BotoCoreError, ClientError
+
+from rsbatch_core.errors import BadInputError
+
+DEFAULT_STACK = "rsbatch"
+
+
+@dataclass(frozen=True)
+class Target:
+    """The deployed (or local) pieces the operator commands talk to."""
+
+    session: Any  # boto3.Session
+    table: str
+    function: str  # the durable function's qualified ARN or name (alias on AWS)
+
+    @property
+    def is_local(self) -> bool:
+        return bool(os.environ.get("AWS_ENDPOINT_URL_LAMBDA"))
+
+
+def default_stack_name(samconfig: Path = Path("samconfig.toml")) -> str:
+    """`stack_name` from samconfig.toml's default deploy parameters, else "rsbatch"."""
+    try:
+        data = tomllib.loads(samconfig.read_text("utf-8"))
+        name = data["default"]["deploy"]["parameters"]["stack_name"]
+        return str(name) if name else DEFAULT_STACK
+    except (OSError, KeyError, TypeError, tomllib.TOMLDecodeError):
+        return DEFAULT_STACK
+
+
+def resolve_target(*, local: bool, stack: str | None, region: str | None, profile: str | None) -> Target:
+    """Env first (`RSBATCH_TABLE`, `RSBATCH_FUNCTION`, what `rsbatch local up` prints), then the stack."""
+    if local and not os.environ.get("AWS_ENDPOINT_URL_LAMBDA"):
+        raise BadInputError(
+            "--local needs a running local stack: run `rsbatch local up` in another terminal "
+            "and export the lines it prints"
+        )
+    session = boto3.Session(region_name=region, profile_name=profile)
+    table = os.environ.get("RSBATCH_TABLE")
+    function = os.environ.get("RSBATCH_FUNCTION")
+    if table and function:
+        return Target(session=session, table=table, function=function)
+    outputs = _stack_outputs(session, stack or default_stack_name())
+    return Target(
+        session=session,
+        table=table or outputs["RunsTableName"],
+        function=function or outputs["DurableFunctionAliasArn"],
+    )
+
+
+def _stack_outputs(session: Any, stack: str) -> dict[str, str]:
+    try:
+        described = session.client("cloudformation").describe_stacks(StackName=stack)
+    except (ClientError, BotoCoreError) as exc:
+        raise BadInputError(
+            f"cannot read stack {stack!r} ({exc}); deploy with `make deploy`, pass --stack, "
+            "or set RSBATCH_TABLE and RSBATCH_FUNCTION"
+        ) from None
+    outputs = {o["OutputKey"]: o["OutputValue"] for o in described["Stacks"][0].get("Outputs", [])}
+    missing = {"RunsTableName", "DurableFunctionAliasArn"} - outputs.keys()
+    if missing:
+        raise BadInputError(f"stack {stack!r} has no output {', '.join(sorted(missing))}")
+    return outputs

@@ -1,0 +1,214 @@
+"""The whole local stack in one process: warehouse, Redshift Data API, DynamoDB, durable runtime, bus.
+
+The Lambda code runs unchanged: the stack only points boto3 at local
+endpoints through the standard `AWS_ENDPOINT_URL_<SERVICE>` variables and
+sets the `RSBATCH_*` settings a deployed function gets from its template.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import boto3
+from moto.moto_server.threaded_moto_server import ThreadedMotoServer
+
+from rsbatch.local.durable_runtime import ACCOUNT_ID, REGION, DurableRuntime
+from rsbatch.local.event_bus import EventBus, EventFaults
+from rsbatch.local.redshift_data import RedshiftDataEmulator
+from rsbatch.local.template import load_template, status_rule_pattern
+from rsbatch.local.warehouse import Warehouse
+from rsbatch_core.sqlfile import split_statements
+
+REPO_ROOT = Path(__file__).resolve().parents[3]
+TABLE_NAME = "rsbatch-runs"
+WORKGROUP = "local"
+
+
+@dataclass(frozen=True)
+class StackOptions:
+    home: Path
+    sql_root: Path = REPO_ROOT / "sql"
+    template: Path = REPO_ROOT / "template.yaml"
+    events: EventFaults = field(default_factory=EventFaults)
+    postgres_url: str | None = None
+    callback_timeout_seconds: int = 900
+    execution_timeout_seconds: int = 3600
+    seed_demo: bool = True
+
+
+class LocalStack:
+    """Start everything, hand out the environment, stop everything (in reverse)."""
+
+    def __init__(self, options: StackOptions) -> None:
+        self.options = options
+        self.warehouse = Warehouse(options.home, url=options.postgres_url)
+        self.redshift: RedshiftDataEmulator | None = None
+        self.dynamodb: ThreadedMotoServer | None = None
+        self.runtime: DurableRuntime | None = None
+        self.bus: EventBus | None = None
+        self._saved_env: dict[str, str | None] = {}
+
+    # -- lifecycle ---------------------------------------------------------
+
+    def start(self) -> LocalStack:
+        try:
+            self._start()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def _start(self) -> None:
+        pattern = status_rule_pattern(load_template(self.options.template))
+        self.warehouse.start()
+        self.redshift = RedshiftDataEmulator(self.warehouse, account=ACCOUNT_ID, region=REGION)
+        self.redshift.start()
+        self.dynamodb = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+        self.dynamodb.start()
+        self._apply_env()
+        self._create_table()
+        if self.options.seed_demo:
+            self.seed_demo()
+
+        import durable_fn.app
+        import status_listener.app
+
+        durable_fn.app.services.cache_clear()
+        status_listener.app._adapters.cache_clear()
+        self.runtime = DurableRuntime(
+            durable_fn.app.handler, execution_timeout_seconds=self.options.execution_timeout_seconds
+        )
+        os.environ["AWS_ENDPOINT_URL_LAMBDA"] = self.runtime.endpoint_url
+        listener_context = _lambda_context("rsbatch-listener")
+        self.bus = EventBus(
+            pattern,
+            lambda event: status_listener.app.handler(event, listener_context),  # type: ignore[arg-type]
+            self.options.events,
+        )
+        self.redshift.subscribe(self.bus.publish)
+
+    def stop(self) -> None:
+        """Stop in reverse order; safe to call twice or after a failed start."""
+        if self.bus:
+            self.bus.close()
+        if self.runtime:
+            with contextlib.suppress(Exception):
+                self.runtime.stop()
+        if self.redshift:
+            with contextlib.suppress(Exception):
+                self.redshift.stop()
+        if self.dynamodb:
+            with contextlib.suppress(Exception):
+                self.dynamodb.stop()
+        self.warehouse.stop()
+        self._restore_env()
+        self.bus = self.runtime = self.redshift = self.dynamodb = None
+
+    def __enter__(self) -> LocalStack:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # -- environment -------------------------------------------------------
+
+    def env(self) -> dict[str, str]:
+        """Every variable a second terminal (or the Lambda code) needs to use this stack."""
+        assert self.redshift and self.dynamodb
+        host, port = self.dynamodb.get_host_and_port()
+        env = {
+            "AWS_ENDPOINT_URL_REDSHIFT_DATA": self.redshift.endpoint_url,
+            "AWS_ENDPOINT_URL_DYNAMODB": f"http://{host}:{port}",
+            "AWS_ACCESS_KEY_ID": os.environ.get("AWS_ACCESS_KEY_ID") or "local",
+            "AWS_SECRET_ACCESS_KEY": os.environ.get("AWS_SECRET_ACCESS_KEY") or "local",
+            "AWS_DEFAULT_REGION": REGION,
+            "RSBATCH_TABLE": TABLE_NAME,
+            "RSBATCH_WORKGROUP": WORKGROUP,
+            "RSBATCH_DATABASE": "dev",
+            "RSBATCH_SQL_ROOT": str(self.options.sql_root),
+            "RSBATCH_CALLBACK_TIMEOUT_SECONDS": str(self.options.callback_timeout_seconds),
+        }
+        if self.runtime:
+            env["AWS_ENDPOINT_URL_LAMBDA"] = self.runtime.endpoint_url
+            env["RSBATCH_FUNCTION"] = self.runtime.function_name
+        return env
+
+    def _apply_env(self) -> None:
+        for key, value in self.env().items():
+            self._saved_env.setdefault(key, os.environ.get(key))
+            os.environ[key] = value
+        self._saved_env.setdefault("AWS_ENDPOINT_URL_LAMBDA", os.environ.get("AWS_ENDPOINT_URL_LAMBDA"))
+
+    def _restore_env(self) -> None:
+        for key, value in self._saved_env.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+        self._saved_env.clear()
+
+    # -- data --------------------------------------------------------------
+
+    def _create_table(self) -> None:
+        client = boto3.client("dynamodb", region_name=REGION)
+        client.create_table(
+            TableName=TABLE_NAME,
+            KeySchema=[{"AttributeName": "run_key", "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": "run_key", "AttributeType": "S"}],
+            BillingMode="PAY_PER_REQUEST",
+        )
+
+    def seed_demo(self) -> None:
+        """Create the demo schema and data (sql/local/) through the emulator, once per warehouse."""
+        statements: list[str] = []
+        for name in ("schema.sql", "data.sql"):
+            statements += split_statements((self.options.sql_root / "local" / name).read_text("utf-8"))
+        self.run_sql(statements)
+
+    def run_sql(self, statements: list[str], timeout: float = 60) -> dict[str, Any]:
+        """Run statements as one batch through the Data API emulator and wait for the end."""
+        client = boto3.client("redshift-data", region_name=REGION)
+        statement_id = client.batch_execute_statement(
+            Sqls=statements, WorkgroupName=WORKGROUP, Database="dev"
+        )["Id"]
+        deadline = time.monotonic() + timeout
+        while True:
+            desc: dict[str, Any] = client.describe_statement(Id=statement_id, WaitTimeSeconds=10)
+            if desc["Status"] in ("FINISHED", "FAILED", "ABORTED"):
+                break
+            if time.monotonic() > deadline:
+                raise TimeoutError("the demo SQL did not finish in time")
+        if desc["Status"] != "FINISHED":
+            raise RuntimeError(f"SQL batch ended {desc['Status']}: {desc.get('Error')}")
+        return desc
+
+
+def _lambda_context(function_name: str) -> Any:
+    """What Powertools reads from a Lambda context; the listener runs in-process."""
+    return SimpleNamespace(
+        function_name=function_name,
+        function_version="$LATEST",
+        invoked_function_arn=f"arn:aws:lambda:{REGION}:{ACCOUNT_ID}:function:{function_name}",
+        memory_limit_in_mb=128,
+        aws_request_id="local",
+        log_group_name=f"/aws/lambda/{function_name}",
+        log_stream_name="local",
+        get_remaining_time_in_millis=lambda: 60_000,
+    )
+
+
+@contextlib.contextmanager
+def running_stack(options: StackOptions) -> Iterator[LocalStack]:
+    stack = LocalStack(options)
+    stack.start()
+    try:
+        yield stack
+    finally:
+        stack.stop()

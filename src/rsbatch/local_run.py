@@ -1,0 +1,113 @@
+"""`rsbatch run --local`: boot the stack, start one run, follow it, report it."""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import boto3
+
+from rsbatch.config import Target
+from rsbatch.local.stack import LocalStack
+from rsbatch.operations import Operator, Started, durable_operations
+from rsbatch.output import progress
+from rsbatch_core.models import RunRecord
+
+TERMINAL_EXECUTION = {"SUCCEEDED", "FAILED", "TIMED_OUT", "STOPPED"}
+
+
+@dataclass
+class RunReport:
+    """The `--json` document of `rsbatch run`."""
+
+    data: dict[str, Any]
+
+    @property
+    def succeeded(self) -> bool:
+        return bool(self.data.get("status") == "SUCCEEDED")
+
+
+def operator_for(stack: LocalStack) -> Operator:
+    env = stack.env()
+    return Operator(
+        Target(session=boto3.Session(), table=env["RSBATCH_TABLE"], function=env["RSBATCH_FUNCTION"])
+    )
+
+
+def follow(operator: Operator, started: Started, timeout: float, quiet: bool = False) -> RunReport:
+    """Poll the registry and the execution until the run ends; print each change once."""
+    say = (lambda _msg: None) if quiet else progress
+    deadline = time.monotonic() + timeout
+    seen: set[str] = set()
+    record: RunRecord | None = None
+    while True:
+        record = operator.registry.get(started.run)
+        if record and record.statement_id and "submitted" not in seen:
+            seen.add("submitted")
+            say(f"submitted batch {record.statement_id}; waiting for Redshift (no compute while waiting)")
+        execution = operator.execution(started.execution_arn)
+        if execution["Status"] in TERMINAL_EXECUTION:
+            break
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"run {started.run} did not end within {timeout:.0f} s")
+        time.sleep(0.05)
+    report = build_report(operator, started, execution, record and operator.registry.get(started.run))
+    if report.data.get("resumed_by"):
+        say(f"resumed by {report.data['resumed_by']}")
+    say(f"run {report.data['status'].lower()}")
+    return report
+
+
+def build_report(
+    operator: Operator, started: Started, execution: dict[str, Any], record: RunRecord | None
+) -> RunReport:
+    events = operator.history(started.execution_arn)
+    summary: dict[str, Any] = json.loads(record.summary) if record and record.summary else {}
+    error = summary.get("error")
+    if not error and execution.get("Error"):
+        err = execution["Error"]
+        error = {"type": err.get("ErrorType"), "message": err.get("ErrorMessage"), "statement_index": None}
+    data = {
+        "run": started.run,
+        "status": "SUCCEEDED" if execution["Status"] == "SUCCEEDED" else "FAILED",
+        "execution_arn": started.execution_arn,
+        "statement_id": record.statement_id if record else None,
+        "resumed_by": summary.get("resumed_by"),
+        "statements": [
+            {k: s.get(k) for k in ("index", "status", "rows", "duration_ms")}
+            for s in summary.get("statements", [])
+        ],
+        "durable_operations": durable_operations(events),
+        "invocations": invocations(events),
+        "resume_latency_ms": resume_latency_ms(operator, record, events),
+        "error": error,
+    }
+    return RunReport(data)
+
+
+def invocations(events: list[dict[str, Any]]) -> int:
+    """Handler invocations (replays included), counted from the history."""
+    return sum(1 for e in events if e.get("EventType") == "InvocationCompleted") or 0
+
+
+def resume_latency_ms(
+    operator: Operator, record: RunRecord | None, events: list[dict[str, Any]]
+) -> float | None:
+    """Statement end (Redshift's UpdatedAt) → the finish step starting in the resumed function."""
+    if not record or not record.statement_id:
+        return None
+    ended = operator.redshift.describe(record.statement_id).get("UpdatedAt")
+    started = next(
+        (
+            e.get("EventTimestamp")
+            for e in events
+            if e.get("Name") == "finish" and e.get("EventType") == "StepStarted"
+        ),
+        None,
+    )
+    if not isinstance(ended, datetime) or not isinstance(started, datetime):
+        return None
+    return round((started - ended).total_seconds() * 1000, 1)

@@ -1,0 +1,193 @@
+"""What an operator does to runs: start, list, show, resume by hand, reconcile, cancel.
+
+Works the same against AWS and the local stack: only the boto3 endpoints differ.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from rsbatch.config import Target
+from rsbatch_core.callbacks import CallbackSender, Delivery
+from rsbatch_core.errors import BadInputError, RsbatchError
+from rsbatch_core.models import CallbackPayload, ResumedBy, RunRecord, RunStatus
+from rsbatch_core.outcome import decide
+from rsbatch_core.redshift import RedshiftData, is_terminal
+from rsbatch_core.registry import RunRegistry
+from rsbatch_core.runkey import run_key
+
+
+class OperatorError(RsbatchError):
+    """The command ran but could not do what was asked (exit code 1)."""
+
+
+@dataclass(frozen=True)
+class Started:
+    run: str
+    execution_arn: str
+    new: bool
+
+
+@dataclass(frozen=True)
+class ReconcileAction:
+    run: str
+    statement_id: str
+    state: str
+    action: str  # "succeed" | "fail" | "skip"
+    delivery: str | None
+
+
+class Operator:
+    def __init__(self, target: Target) -> None:
+        session = target.session
+        self.target = target
+        self.lambda_ = session.client("lambda")
+        self.registry = RunRegistry(target.table, dynamodb=session.resource("dynamodb"))
+        self.redshift = RedshiftData(session.client("redshift-data"))
+        self.sender = CallbackSender(self.lambda_)
+
+    # -- start -------------------------------------------------------------
+
+    def start(self, sql_file: str, name: str | None, callback_timeout: int | None) -> Started:
+        """Async invoke with DurableExecutionName; an existing name is reported, not restarted."""
+        if name:
+            existing = self.lambda_.list_durable_executions_by_function(
+                FunctionName=self.target.function, DurableExecutionName=name
+            ).get("DurableExecutions", [])
+            if existing:
+                arn = existing[0]["DurableExecutionArn"]
+                return Started(run=run_key(arn), execution_arn=arn, new=False)
+        payload: dict[str, Any] = {"sql_file": sql_file}
+        if callback_timeout:
+            payload["callback_timeout_seconds"] = callback_timeout
+        kwargs: dict[str, Any] = {
+            "FunctionName": self.target.function,
+            "InvocationType": "Event",
+            "Payload": json.dumps(payload).encode(),
+        }
+        if name:
+            kwargs["DurableExecutionName"] = name
+        response = self.lambda_.invoke(**kwargs)
+        arn = response.get("DurableExecutionArn")
+        if not arn:
+            raise OperatorError("the invoke returned no DurableExecutionArn: is the function durable?")
+        return Started(run=run_key(arn), execution_arn=arn, new=True)
+
+    # -- read --------------------------------------------------------------
+
+    def find(self, ref: str) -> RunRecord:
+        return self.registry.find(ref)
+
+    def runs(self, status: RunStatus | None, since: timedelta | None) -> list[RunRecord]:
+        cutoff = datetime.now(UTC) - since if since else None
+        records = [r for r in self.registry.scan(status) if not cutoff or r.created_at >= cutoff]
+        return sorted(records, key=lambda r: r.created_at, reverse=True)
+
+    def execution(self, arn: str) -> dict[str, Any]:
+        response: dict[str, Any] = self.lambda_.get_durable_execution(DurableExecutionArn=arn)
+        response.pop("ResponseMetadata", None)
+        return response
+
+    def history(self, arn: str) -> list[dict[str, Any]]:
+        events: list[dict[str, Any]] = []
+        kwargs: dict[str, Any] = {"DurableExecutionArn": arn}
+        while True:
+            page = self.lambda_.get_durable_execution_history(**kwargs)
+            events += page.get("Events", [])
+            if not page.get("NextMarker"):
+                return events
+            kwargs["Marker"] = page["NextMarker"]
+
+    def show(self, ref: str) -> dict[str, Any]:
+        record = self.find(ref)
+        statement: dict[str, Any] | None = None
+        if record.statement_id:
+            statement = self.redshift.describe(record.statement_id)
+            statement.pop("ResponseMetadata", None)
+        execution = self.execution(record.execution_arn)
+        execution["Operations"] = durable_operations(self.history(record.execution_arn))
+        return {"run": record, "statement": statement, "execution": execution}
+
+    # -- act ---------------------------------------------------------------
+
+    def succeed(self, ref: str, result: str | None, force: bool) -> RunRecord:
+        record = self._waiting(ref, force)
+        payload = CallbackPayload(resumed_by=ResumedBy.OPERATOR, state="FINISHED", message=result)
+        self._delivered(record, self.sender.succeed(record.callback_id, payload))
+        return record
+
+    def fail(self, ref: str, message: str, error_type: str, force: bool) -> RunRecord:
+        record = self._waiting(ref, force)
+        payload = CallbackPayload(resumed_by=ResumedBy.OPERATOR, message=message)
+        self._delivered(record, self.sender.fail(record.callback_id, error_type, payload))
+        return record
+
+    def cancel(self, ref: str) -> RunRecord:
+        record = self.find(ref)
+        if not record.statement_id:
+            raise OperatorError(f"run {record.run_key} has no statement yet")
+        if not self.redshift.cancel(record.statement_id):
+            raise OperatorError(f"statement {record.statement_id} is not running (already ended?)")
+        return record
+
+    def reconcile(self, older_than: timedelta, dry_run: bool) -> list[ReconcileAction]:
+        """For each WAITING run whose statement has ended, send the callback its event would have."""
+        cutoff = datetime.now(UTC) - older_than
+        actions = []
+        for record in self.registry.scan(RunStatus.WAITING):
+            if not record.statement_id or record.created_at > cutoff:
+                continue
+            description = self.redshift.describe(record.statement_id)
+            state = str(description.get("Status"))
+            if not is_terminal(description):
+                actions.append(ReconcileAction(record.run_key, record.statement_id, state, "skip", None))
+                continue
+            decision = decide(state, record.statement_id, ResumedBy.OPERATOR, description.get("Error"))
+            action = "succeed" if decision.success else "fail"
+            delivery = None
+            if not dry_run:
+                sent = (
+                    self.sender.succeed(record.callback_id, decision.payload)
+                    if decision.success
+                    else self.sender.fail(record.callback_id, decision.error_type or "", decision.payload)
+                )
+                delivery = sent.value
+            actions.append(ReconcileAction(record.run_key, record.statement_id, state, action, delivery))
+        return actions
+
+    def _waiting(self, ref: str, force: bool) -> RunRecord:
+        record = self.find(ref)
+        if record.status is not RunStatus.WAITING and not force:
+            raise OperatorError(
+                f"run {record.run_key} is {record.status.value}, not WAITING; use --force to send anyway"
+            )
+        return record
+
+    @staticmethod
+    def _delivered(record: RunRecord, delivery: Delivery) -> None:
+        if delivery is Delivery.ALREADY_CLOSED:
+            raise OperatorError(
+                f"run {record.run_key}: its callback is already closed (the run resumed or timed out)"
+            )
+
+
+def durable_operations(events: list[dict[str, Any]]) -> int:
+    """Distinct durable operations in an execution's history (the execution itself excluded)."""
+    ids = {
+        e.get("Id") for e in events if e.get("Id") and not str(e.get("EventType", "")).startswith("Execution")
+    }
+    return len(ids)
+
+
+def parse_duration(text: str) -> timedelta:
+    """`90s`, `10m`, `2h`, `1d` → timedelta."""
+    units = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+    text = text.strip().lower()
+    if len(text) >= 2 and text[-1] in units and text[:-1].isdigit():
+        return timedelta(seconds=int(text[:-1]) * units[text[-1]])
+    if text.isdigit():
+        return timedelta(seconds=int(text))
+    raise BadInputError(f"bad duration {text!r}: use e.g. 90s, 10m, 2h, 1d")

@@ -1,0 +1,45 @@
+"""Human and machine output: tables and colour for people, one JSON document for scripts."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+import click
+
+_COLOURS = {"SUCCEEDED": "green", "FINISHED": "green", "FAILED": "red", "ABORTED": "red", "WAITING": "yellow"}
+
+
+def emit_json(data: Any) -> None:
+    click.echo(json.dumps(data, indent=2, default=str, sort_keys=False))
+
+
+def status(text: str) -> str:
+    """A status word, coloured only on a terminal."""
+    colour = _COLOURS.get(text)
+    return click.style(text, fg=colour) if colour and sys.stdout.isatty() else text
+
+
+def table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
+    cells = [[("" if c is None else str(c)) for c in row] for row in rows]
+    widths = [max([len(h)] + [len(r[i]) for r in cells]) for i, h in enumerate(headers)]
+    lines = ["  ".join(h.upper().ljust(w) for h, w in zip(headers, widths, strict=True)).rstrip()]
+    for row in cells:
+        lines.append("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())
+    return "\n".join(lines)
+
+
+def age(when: datetime) -> str:
+    seconds = int((datetime.now(UTC) - when).total_seconds())
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size:
+            return f"{seconds // size}{unit}"
+    return f"{max(seconds, 0)}s"
+
+
+def progress(message: str) -> None:
+    """Progress goes to stderr so stdout stays clean for --json."""
+    click.echo(f"· {message}", err=True)
