@@ -195,12 +195,12 @@ def _summarize(
         state = redshift_status if is_terminal(description) else resumption.payload.state
         if state != "FINISHED":
             failed = failing_statement(stats)
-            message = description.get("Error") or (failed.error if failed else None)
+            message = (failed.error if failed else None) or description.get("Error")
             if state == "ABORTED" or (failed and failed.status == "ABORTED" and not message):
                 message = "aborted"
             error = RunError(
                 type="RedshiftStatementAborted" if state == "ABORTED" else "RedshiftStatementFailed",
-                message=_failure_message(message or "the batch failed", failed and failed.index),
+                message=_failure_message(message or "the batch failed", failed.index if failed else None),
                 statement_index=failed.index if failed else None,
             )
     return RunSummary(

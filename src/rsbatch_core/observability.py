@@ -6,9 +6,11 @@ say which function wrote them while the code stays written once.
 
 from __future__ import annotations
 
+import os
+
 from aws_lambda_powertools import Logger, Metrics, Tracer
 
-logger = Logger()
+logger = Logger(service=os.environ.get("POWERTOOLS_SERVICE_NAME") or "rsbatch-lambda")
 tracer = Tracer()
 metrics = Metrics(namespace="rsbatch")
 

@@ -130,7 +130,7 @@ class DurableRuntime:
     @property
     def endpoint_url(self) -> str:
         host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"http://{host!s}:{port}"
 
     @property
     def function_arn(self) -> str:
@@ -169,5 +169,5 @@ class DurableRuntime:
     def stop(self) -> None:
         self._server.shutdown()
         self._server.server_close()
-        self._runner.close()
+        self._runner.close()  # type: ignore[no-untyped-call]
         self._thread.join(timeout=5)

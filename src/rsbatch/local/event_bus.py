@@ -101,6 +101,12 @@ class EventBus:
         self._idle = threading.Condition(self._lock)
         self.stats = BusStats()
 
+    def set_faults(self, faults: EventFaults) -> None:
+        """Change the faults for the events published from now on (tests, rehearsals)."""
+        with self._lock:
+            self.faults = faults
+            self._failures_left = faults.listener_failures
+
     def publish(self, event: Event) -> None:
         """Called by the Redshift emulator for each terminal statement submitted WithEvent."""
         with self._lock:

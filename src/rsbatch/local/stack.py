@@ -8,13 +8,14 @@ sets the `RSBATCH_*` settings a deployed function gets from its template.
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import SimpleNamespace
-from typing import Any
+from typing import Any, TextIO
 
 import boto3
 from moto.moto_server.threaded_moto_server import ThreadedMotoServer
@@ -54,6 +55,7 @@ class LocalStack:
         self.runtime: DurableRuntime | None = None
         self.bus: EventBus | None = None
         self._saved_env: dict[str, str | None] = {}
+        self._log_stream: TextIO | None = None
 
     # -- lifecycle ---------------------------------------------------------
 
@@ -67,6 +69,7 @@ class LocalStack:
 
     def _start(self) -> None:
         pattern = status_rule_pattern(load_template(self.options.template))
+        _quiet_servers()
         self.warehouse.start()
         self.redshift = RedshiftDataEmulator(self.warehouse, account=ACCOUNT_ID, region=REGION)
         self.redshift.start()
@@ -80,6 +83,7 @@ class LocalStack:
         import durable_fn.app
         import status_listener.app
 
+        self._send_lambda_logs_to_file()
         durable_fn.app.services.cache_clear()
         status_listener.app._adapters.cache_clear()
         self.runtime = DurableRuntime(
@@ -109,6 +113,9 @@ class LocalStack:
                 self.dynamodb.stop()
         self.warehouse.stop()
         self._restore_env()
+        if self._log_stream:
+            self._log_stream.close()
+            self._log_stream = None
         self.bus = self.runtime = self.redshift = self.dynamodb = None
 
     def __enter__(self) -> LocalStack:
@@ -116,6 +123,27 @@ class LocalStack:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+    @property
+    def log_file(self) -> Path:
+        return self.options.home / "logs" / "lambda.log"
+
+    def _send_lambda_logs_to_file(self) -> None:
+        """The Lambdas' JSON logs go where CloudWatch would be: a file, not the CLI's stdout."""
+        self.log_file.parent.mkdir(parents=True, exist_ok=True)
+        stream = self.log_file.open("a", encoding="utf-8")
+        self._log_stream = stream
+        from rsbatch_core.observability import logger
+
+        handler = logger.registered_handler
+        if isinstance(handler, logging.StreamHandler):
+            handler.setStream(stream)
+        logging.getLogger(logger.name).propagate = False
+        sdk_handler = logging.StreamHandler(stream)
+        for name in ("aws_durable_execution_sdk_python", "aws_durable_execution_sdk_python_testing"):
+            sdk_logger = logging.getLogger(name)
+            sdk_logger.handlers = [sdk_handler]
+            sdk_logger.propagate = False
 
     # -- environment -------------------------------------------------------
 
@@ -188,6 +216,11 @@ class LocalStack:
         if desc["Status"] != "FINISHED":
             raise RuntimeError(f"SQL batch ended {desc['Status']}: {desc.get('Error')}")
         return desc
+
+
+def _quiet_servers() -> None:
+    """Request logs of the local servers are noise in a terminal."""
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
 
 
 def _lambda_context(function_name: str) -> Any:
