@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 SQL ?= query.sql
 
-.PHONY: setup run test unit integration e2e lint bench build deploy invoke clean
+.PHONY: setup run test lint validate-template bench build deploy invoke clean
 
 setup: $(STAMP)
 
@@ -18,13 +18,16 @@ $(STAMP): pyproject.toml
 run: setup
 	$(BIN)/rsbatch run $(SQL) --local
 
-test: setup lint
+test: setup lint validate-template
 	$(BIN)/pytest -q
 
 lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+
+validate-template:
+	tools/validate-template.sh
 
 bench: setup
 	$(BIN)/python -m bench

@@ -1,2 +1,2 @@
--- A long statement for rehearsals (cancel, reconcile): sleeps for :seconds, default via --param.
-SELECT pg_sleep(30);
+-- A long statement for rehearsals (cancel, manual callbacks): runs for 20 seconds on the local stack.
+SELECT pg_sleep(20);

@@ -90,6 +90,19 @@ def main() -> None:
     Try it locally (no AWS account, no Docker):
       rsbatch run query.sql --local
     """
+    _core_logs_to_stderr()
+
+
+def _core_logs_to_stderr() -> None:
+    """The shared core logs JSON for CloudWatch; in the CLI only its warnings matter, on stderr."""
+    import logging
+
+    from rsbatch_core.observability import logger
+
+    logger.setLevel(logging.WARNING)
+    handler = logger.registered_handler
+    if isinstance(handler, logging.StreamHandler):
+        handler.setStream(sys.stderr)
 
 
 # -- run ------------------------------------------------------------------

@@ -30,7 +30,7 @@ def _default_sql_root() -> Path:
 
 
 class RedshiftTarget(BaseModel):
-    """Where the batch runs: exactly one of workgroup, cluster or secret."""
+    """Where the batch runs: a workgroup or a cluster, with IAM, a DbUser or a secret."""
 
     workgroup: str | None = None
     cluster_id: str | None = None
@@ -39,16 +39,15 @@ class RedshiftTarget(BaseModel):
     database: str = "dev"
 
     @model_validator(mode="after")
-    def _exactly_one_target(self) -> RedshiftTarget:
-        chosen = [n for n in ("workgroup", "cluster_id", "secret_arn") if getattr(self, n)]
-        if len(chosen) != 1:
+    def _one_target(self) -> RedshiftTarget:
+        """The Data API needs a workgroup or a cluster; a secret or a DbUser only says how to log in."""
+        if bool(self.workgroup) == bool(self.cluster_id):
             raise ValueError(
-                "set exactly one Redshift target: RSBATCH_WORKGROUP (serverless), "
-                "RSBATCH_CLUSTER_ID (provisioned, optional RSBATCH_DB_USER) or "
-                f"RSBATCH_SECRET_ARN; got {', '.join(chosen) or 'none'}"
+                "set exactly one of RSBATCH_WORKGROUP (serverless) or RSBATCH_CLUSTER_ID (provisioned); "
+                "RSBATCH_SECRET_ARN is optional with either"
             )
-        if self.db_user and not self.cluster_id:
-            raise ValueError("RSBATCH_DB_USER only applies with RSBATCH_CLUSTER_ID")
+        if self.db_user and (not self.cluster_id or self.secret_arn):
+            raise ValueError("RSBATCH_DB_USER only applies with RSBATCH_CLUSTER_ID and no RSBATCH_SECRET_ARN")
         return self
 
     def api_kwargs(self) -> dict[str, str]:

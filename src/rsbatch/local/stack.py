@@ -93,7 +93,7 @@ class LocalStack:
         listener_context = _lambda_context("rsbatch-listener")
         self.bus = EventBus(
             pattern,
-            lambda event: status_listener.app.handler(event, listener_context),  # type: ignore[arg-type]
+            lambda event: status_listener.app.handler(event, listener_context),
             self.options.events,
         )
         self.redshift.subscribe(self.bus.publish)
