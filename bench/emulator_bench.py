@@ -1,0 +1,228 @@
+"""Benchmark of the local Redshift Data API emulator (not a test).
+
+Run: ``python -m bench.emulator_bench [--latency-runs 200] [--concurrency 50]``.
+
+Measures, on a fresh embedded PostgreSQL in a temporary home:
+
+- cold start of the warehouse (initdb + start) and of the emulator;
+- submit → FINISHED latency of ``SELECT 1`` (ExecuteStatement, then DescribeStatement with
+  ``WaitTimeSeconds`` long poll), p50/p99;
+- 50 concurrent ``pg_sleep(1)`` statements: wall time (1 s is perfect parallelism);
+- throughput of trivial statements driven by 50 concurrent clients;
+- peak memory of this process plus every postgres process, sampled from /proc: RSS (counts
+  shared buffers once per process, so it overstates) and PSS (shared pages split fairly).
+
+Targets: p50 < 20 ms, peak < 300 MB.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import tempfile
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import boto3
+from botocore.config import Config
+
+from rsbatch.local.redshift_data import RedshiftDataEmulator
+from rsbatch.local.warehouse import Warehouse
+
+TERMINAL = {"FINISHED", "FAILED", "ABORTED"}
+LATENCY_TARGET_MS = 20.0
+MEMORY_TARGET_MB = 300.0
+
+
+def _proc_kb(pid: int, path: str, field: str) -> int:
+    """A ``Field:  N kB`` line of /proc/<pid>/<path>, 0 if the process is gone."""
+    try:
+        with open(f"/proc/{pid}/{path}", encoding="ascii", errors="replace") as f:
+            for line in f:
+                if line.startswith(field):
+                    return int(line.split()[1])
+    except (OSError, ValueError, IndexError):
+        pass
+    return 0
+
+
+def _children(parent: int) -> list[int]:
+    pids = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", encoding="ascii", errors="replace") as f:
+                stat = f.read()
+        except OSError:
+            continue
+        # pid (comm) state ppid ...: comm may contain spaces, so split after the last ')'.
+        if int(stat.rsplit(")", 1)[1].split()[1]) == parent:
+            pids.append(int(entry))
+    return pids
+
+
+class MemorySampler:
+    """Samples RSS and PSS of this process + postmaster + backends until stopped."""
+
+    def __init__(self, postmaster: int | None, interval: float = 0.05) -> None:
+        self.postmaster = postmaster
+        self.interval = interval
+        self.peak_rss_kb = 0
+        self.peak_pss_kb = 0
+        self.peak_processes = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="memory-sampler", daemon=True)
+
+    def __enter__(self) -> MemorySampler:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.sample()
+
+    def sample(self) -> None:
+        pids = [os.getpid()]
+        if self.postmaster is not None:
+            pids += [self.postmaster, *_children(self.postmaster)]
+        rss = sum(_proc_kb(pid, "status", "VmRSS:") for pid in pids)
+        pss = sum(_proc_kb(pid, "smaps_rollup", "Pss:") for pid in pids)
+        self.peak_rss_kb = max(self.peak_rss_kb, rss)
+        self.peak_pss_kb = max(self.peak_pss_kb, pss)
+        self.peak_processes = max(self.peak_processes, len(pids))
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval):
+            self.sample()
+
+
+def _client(endpoint: str, pool: int) -> Any:
+    return boto3.client(
+        "redshift-data",
+        endpoint_url=endpoint,
+        region_name="us-east-1",
+        aws_access_key_id="bench",
+        aws_secret_access_key="bench",
+        config=Config(max_pool_connections=pool, retries={"total_max_attempts": 1}),
+    )
+
+
+def _submit_and_wait(client: Any, sql: str) -> float:
+    """Seconds from ExecuteStatement to a FINISHED DescribeStatement (long poll)."""
+    started = time.perf_counter()
+    statement_id = client.execute_statement(Sql=sql, Database="dev")["Id"]
+    while True:
+        status = client.describe_statement(Id=statement_id, WaitTimeSeconds=10)["Status"]
+        if status in TERMINAL:
+            break
+    elapsed = time.perf_counter() - started
+    if status != "FINISHED":
+        raise RuntimeError(f"{sql!r} ended {status}")
+    return elapsed
+
+
+def _verdict(value: float, target: float, unit: str) -> str:
+    return f"target < {target:.0f} {unit}: {'ok' if value < target else 'MISSED'}"
+
+
+def _percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+def run(latency_runs: int, concurrency: int, throughput_statements: int) -> list[tuple[str, str, str]]:
+    rows: list[tuple[str, str, str]] = []
+    with tempfile.TemporaryDirectory(prefix="rsbatch-bench-") as home:
+        started = time.perf_counter()
+        warehouse = Warehouse(Path(home))
+        warehouse.start()
+        rows.append(("warehouse cold start (initdb)", f"{time.perf_counter() - started:.2f} s", ""))
+        try:
+            with (
+                MemorySampler(warehouse.pid) as memory,
+                RedshiftDataEmulator(warehouse, max_workers=max(64, concurrency)) as emulator,
+            ):
+                client = _client(emulator.endpoint_url, concurrency + 4)
+                for _ in range(20):  # warm-up: connections, imports, pools
+                    _submit_and_wait(client, "SELECT 1")
+
+                latencies = [_submit_and_wait(client, "SELECT 1") * 1000 for _ in range(latency_runs)]
+                p50 = statistics.median(latencies)
+                rows.append(
+                    (
+                        f"SELECT 1 submit→FINISHED p50 (n={latency_runs})",
+                        f"{p50:.1f} ms",
+                        _verdict(p50, LATENCY_TARGET_MS, "ms"),
+                    )
+                )
+                rows.append(
+                    (
+                        f"SELECT 1 submit→FINISHED p99 (n={latency_runs})",
+                        f"{_percentile(latencies, 0.99):.1f} ms",
+                        "",
+                    )
+                )
+
+                with ThreadPoolExecutor(max_workers=concurrency) as pool:
+                    started = time.perf_counter()
+                    list(
+                        pool.map(lambda _: _submit_and_wait(client, "SELECT pg_sleep(1)"), range(concurrency))
+                    )
+                    wall = time.perf_counter() - started
+                    rows.append(
+                        (f"{concurrency} concurrent pg_sleep(1)", f"{wall:.2f} s", "1.00 s = fully parallel")
+                    )
+
+                    started = time.perf_counter()
+                    list(
+                        pool.map(lambda _: _submit_and_wait(client, "SELECT 1"), range(throughput_statements))
+                    )
+                    wall = time.perf_counter() - started
+                    rows.append(
+                        (
+                            f"throughput, {concurrency} concurrent clients",
+                            f"{throughput_statements / wall:.0f} stmt/s",
+                            f"{throughput_statements} x SELECT 1 submit→FINISHED",
+                        )
+                    )
+            peak_pss = memory.peak_pss_kb / 1024
+            rows.append(
+                (
+                    "peak memory, PSS (bench + postgres)",
+                    f"{peak_pss:.0f} MB",
+                    _verdict(peak_pss, MEMORY_TARGET_MB, "MB"),
+                )
+            )
+            rows.append(
+                (
+                    "peak memory, RSS sum (overcounts shared)",
+                    f"{memory.peak_rss_kb / 1024:.0f} MB",
+                    f"{memory.peak_processes} processes at peak",
+                )
+            )
+        finally:
+            warehouse.stop()
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--latency-runs", type=int, default=200)
+    parser.add_argument("--concurrency", type=int, default=50)
+    parser.add_argument("--throughput-statements", type=int, default=1000)
+    args = parser.parse_args()
+    rows = run(args.latency_runs, args.concurrency, args.throughput_statements)
+    width = [max(len(r[i]) for r in rows) for i in range(3)]
+    print("Redshift Data API emulator benchmark")
+    for name, value, note in rows:
+        print(f"  {name:<{width[0]}}  {value:>{width[1]}}  {note}")
+
+
+if __name__ == "__main__":
+    main()
