@@ -8,6 +8,7 @@ from typing import Any
 from aws_durable_execution_sdk_python import DurableContext, durable_execution
 
 from rsbatch_core.flow import Services, run_batch
+from rsbatch_core.observability import metrics
 from rsbatch_core.redshift import RedshiftData
 from rsbatch_core.registry import RunRegistry
 from rsbatch_core.settings import Settings
@@ -24,6 +25,9 @@ def services() -> Services:
     )
 
 
-@durable_execution
-def handler(event: Any, context: DurableContext) -> dict[str, Any]:
+def run(event: Any, context: DurableContext) -> dict[str, Any]:
     return run_batch(event, context, services())
+
+
+#: Metrics flush once per invocation; they are recorded inside steps, so replays add none.
+handler = metrics.log_metrics(durable_execution(run))

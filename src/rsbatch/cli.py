@@ -116,7 +116,7 @@ def _core_logs_to_stderr() -> None:
     "--events",
     default="",
     metavar="SPEC",
-    help="Local event faults: drop[=FRACTION], duplicate=N, delay=SECONDS, fail=K (comma-separated).",
+    help="Local event faults: drop[=F], duplicate=N[@F], delay=S, reorder=S, fail=K (comma-separated).",
 )
 @click.option("--timeout", type=click.IntRange(1), default=3600, show_default=True, help="Give up after S.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON document on stdout.")
@@ -411,7 +411,10 @@ def local() -> None:
 
 @local.command("up")
 @click.option(
-    "--events", default="", metavar="SPEC", help="Event faults: drop[=F], duplicate=N, delay=S, fail=K."
+    "--events",
+    default="",
+    metavar="SPEC",
+    help="Event faults: drop[=F], duplicate=N[@F], delay=S, reorder=S, fail=K.",
 )
 @click.option("--callback-timeout", type=click.IntRange(1, 86_400), default=900, show_default=True)
 @click.option(

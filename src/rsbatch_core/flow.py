@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from aws_durable_execution_sdk_python import (
@@ -28,7 +29,7 @@ from aws_durable_execution_sdk_python import (
     DurableContext,
     StepContext,
 )
-from aws_durable_execution_sdk_python.config import CallbackConfig, Duration
+from aws_durable_execution_sdk_python.config import CallbackConfig, Duration, StepConfig
 
 from rsbatch_core.callbacks import parse_payload
 from rsbatch_core.errors import BatchFailedError
@@ -41,12 +42,16 @@ from rsbatch_core.models import (
     RunStatus,
     RunSummary,
 )
-from rsbatch_core.observability import bind_run, logger
+from rsbatch_core.observability import bind_run, logger, record_finished, record_started
 from rsbatch_core.redshift import RedshiftData, failing_statement, is_terminal, statement_stats
 from rsbatch_core.registry import RunConflictError, RunRegistry
+from rsbatch_core.retry import transient_retry
 from rsbatch_core.runkey import client_token, run_key
 from rsbatch_core.settings import Settings
 from rsbatch_core.sqlfile import SqlBatch, load_batch
+
+#: Every step is safe to repeat (conditional writes, ClientToken), so transient errors are retried.
+STEP_CONFIG = StepConfig(retry_strategy=transient_retry())
 
 
 @dataclass
@@ -92,23 +97,25 @@ def run_batch(event: Any, context: DurableContext, services: Services) -> dict[s
         )
         statement_id = services.redshift.submit(batch, target, run, client_token(run))
         services.registry.set_statement(run, statement_id)
+        record_started()
         logger.info("batch submitted", extra={"statement_id": statement_id, "sql_file": batch.name})
         return {"statement_id": statement_id, "submitted_at": time.time()}
 
-    submitted = context.step(submit, name="submit")
+    submitted = context.step(submit, name="submit", config=STEP_CONFIG)
     statement_id: str = submitted["statement_id"]
     resumption = _wait_rounds(context, services, run, statement_id, callback, timeout, submitted)
 
     def finish(_: StepContext) -> dict[str, Any]:
-        summary = _summarize(services, run, execution_arn, batch, statement_id, resumption)
+        summary, latency_ms = _summarize(services, run, execution_arn, batch, statement_id, resumption)
         services.registry.finish(summary)
+        record_finished(summary, latency_ms)
         logger.info(
             "run finished",
             extra={"status": summary.status.value, "resumed_by": summary.resumed_by.value},
         )
         return summary.model_dump(mode="json")
 
-    result = context.step(finish, name="finish")
+    result = context.step(finish, name="finish", config=STEP_CONFIG)
     if result["status"] == RunStatus.FAILED.value:
         error = result.get("error") or {}
         raise BatchFailedError(error.get("message") or "the batch failed", error.get("statement_index"))
@@ -156,7 +163,7 @@ def _wait_rounds(
             description = services.redshift.describe(statement_id)
             return {"status": description.get("Status"), "now": time.time()}
 
-        checked = context.step(check, name=f"check-{round_no}")
+        checked = context.step(check, name=f"check-{round_no}", config=STEP_CONFIG)
         if checked["status"] in ("FINISHED", "FAILED", "ABORTED"):
             return Resumption(resumed_by=ResumedBy.POLL, success=None)
         elapsed = checked["now"] - submitted["submitted_at"]
@@ -171,9 +178,18 @@ def _summarize(
     batch: SqlBatch,
     statement_id: str,
     resumption: Resumption,
-) -> RunSummary:
-    """Decide the run's end from Redshift's own record, and from the operator if one decided."""
+) -> tuple[RunSummary, float | None]:
+    """Decide the run's end from Redshift's own record, and from the operator if one decided.
+
+    Also returns how long after the statement ended we resumed (for the ResumeLatency metric).
+    """
     description = services.redshift.describe(statement_id)
+    ended = description.get("UpdatedAt")
+    latency_ms = (
+        round((datetime.now(UTC) - ended).total_seconds() * 1000, 1)
+        if is_terminal(description) and isinstance(ended, datetime)
+        else None
+    )
     stats = statement_stats(description)
     redshift_status = str(description.get("Status"))
     error: RunError | None = None
@@ -203,7 +219,7 @@ def _summarize(
                 message=_failure_message(message or "the batch failed", failed.index if failed else None),
                 statement_index=failed.index if failed else None,
             )
-    return RunSummary(
+    summary = RunSummary(
         run=run,
         status=RunStatus.FAILED if error else RunStatus.SUCCEEDED,
         execution_arn=execution_arn,
@@ -214,6 +230,7 @@ def _summarize(
         statements=stats,
         error=error,
     )
+    return summary, latency_ms
 
 
 def _failure_message(message: str, index: int | None) -> str:

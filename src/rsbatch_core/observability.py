@@ -9,13 +9,42 @@ from __future__ import annotations
 import os
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.metrics import MetricUnit, single_metric
+
+from rsbatch_core.models import RunStatus, RunSummary
+
+NAMESPACE = "rsbatch"
 
 logger = Logger(service=os.environ.get("POWERTOOLS_SERVICE_NAME") or "rsbatch-lambda")
 tracer = Tracer()
-metrics = Metrics(namespace="rsbatch")
+metrics = Metrics(namespace=NAMESPACE)
 
 
 def bind_run(run: str) -> None:
     """Put the run key on every following log line (and as the correlation id)."""
     logger.append_keys(run=run)
     logger.set_correlation_id(run)
+
+
+def record_started() -> None:
+    metrics.add_metric(name="RunsStarted", unit=MetricUnit.Count, value=1)
+
+
+def record_finished(summary: RunSummary, resume_latency_ms: float | None) -> None:
+    """RunsSucceeded/RunsFailed by service only (the alarm's dimensions); the rest by ResumedBy."""
+    name = "RunsSucceeded" if summary.status is RunStatus.SUCCEEDED else "RunsFailed"
+    metrics.add_metric(name=name, unit=MetricUnit.Count, value=1)
+    dimensions = {**metrics.default_dimensions, "ResumedBy": summary.resumed_by.value}
+    with single_metric(
+        name="RunsResumed", unit=MetricUnit.Count, value=1, namespace=NAMESPACE, default_dimensions=dimensions
+    ):
+        pass
+    if resume_latency_ms is not None:
+        with single_metric(
+            name="ResumeLatency",
+            unit=MetricUnit.Milliseconds,
+            value=resume_latency_ms,
+            namespace=NAMESPACE,
+            default_dimensions=dimensions,
+        ):
+            pass

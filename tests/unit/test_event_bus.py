@@ -47,7 +47,10 @@ def test_faults_parse() -> None:
     assert EventFaults.parse("drop=0.1,duplicate=3,delay=0.5,fail=2") == EventFaults(
         drop=0.1, duplicate=3, delay=0.5, listener_failures=2
     )
-    for bad in ("drop=2", "duplicate=0", "explode", "delay=x"):
+    assert EventFaults.parse("duplicate=2@0.1,reorder=3") == EventFaults(
+        duplicate=2, duplicate_rate=0.1, reorder=3
+    )
+    for bad in ("drop=2", "duplicate=0", "explode", "delay=x", "duplicate=2@3"):
         with pytest.raises(ValueError, match="bad --events value"):
             EventFaults.parse(bad)
 

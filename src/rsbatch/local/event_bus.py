@@ -28,13 +28,15 @@ class EventFaults:
     """What to do wrong on purpose. The defaults deliver every event once, at once."""
 
     drop: float = 0.0  # fraction of events never delivered (1.0 = all)
-    duplicate: int = 1  # deliveries of each event that is not dropped
+    duplicate: int = 1  # deliveries of a duplicated event
+    duplicate_rate: float = 1.0  # fraction of events that are duplicated (when duplicate > 1)
     delay: float = 0.0  # seconds before each delivery
+    reorder: float = 0.0  # extra random delay, 0..SECONDS, per delivery: events overtake each other
     listener_failures: int = 0  # the listener raises on its first K deliveries
 
     @classmethod
     def parse(cls, spec: str | None) -> EventFaults:
-        """`drop`, `drop=0.1`, `duplicate=3`, `delay=2`, `fail=2`, comma-separated; '' = none."""
+        """`drop[=F]`, `duplicate=N[@F]`, `delay=S`, `reorder=S`, `fail=K`, comma-separated; '' = none."""
         values: dict[str, Any] = {}
         for part in (spec or "").split(","):
             part = part.strip()
@@ -46,8 +48,13 @@ class EventFaults:
                     values["drop"] = float(raw) if raw else 1.0
                     ok = 0.0 <= values["drop"] <= 1.0
                 elif name == "duplicate":
-                    values["duplicate"] = int(raw) if raw else 2
-                    ok = 1 <= values["duplicate"] <= 100
+                    count, _, rate = raw.partition("@")
+                    values["duplicate"] = int(count) if count else 2
+                    values["duplicate_rate"] = float(rate) if rate else 1.0
+                    ok = 1 <= values["duplicate"] <= 100 and 0.0 <= values["duplicate_rate"] <= 1.0
+                elif name == "reorder":
+                    values["reorder"] = float(raw) if raw else 1.0
+                    ok = 0.0 <= values["reorder"] <= 3600
                 elif name == "delay":
                     values["delay"] = float(raw)
                     ok = 0.0 <= values["delay"] <= 3600
@@ -60,8 +67,8 @@ class EventFaults:
                 ok = False
             if not ok:
                 raise ValueError(
-                    f"bad --events value {part!r}: use drop[=FRACTION], duplicate=N, delay=SECONDS, "
-                    "fail=K, comma-separated"
+                    f"bad --events value {part!r}: use drop[=FRACTION], duplicate=N[@FRACTION], "
+                    "delay=SECONDS, reorder=SECONDS, fail=K, comma-separated"
                 )
         return cls(**values)
 
@@ -71,6 +78,7 @@ class BusStats:
     published: int = 0
     matched: int = 0
     dropped: int = 0
+    duplicated: int = 0
     delivered: int = 0
     failed_attempts: int = 0
     dead_letters: list[Event] = field(default_factory=list)
@@ -96,7 +104,7 @@ class EventBus:
         self._random = random.Random(seed)
         self._lock = threading.Lock()
         self._failures_left = self.faults.listener_failures
-        self._pool = ThreadPoolExecutor(max_workers=16, thread_name_prefix="event-bus")
+        self._pool = ThreadPoolExecutor(max_workers=32, thread_name_prefix="event-bus")
         self._pending = 0
         self._idle = threading.Condition(self._lock)
         self.stats = BusStats()
@@ -117,9 +125,14 @@ class EventBus:
             if self.faults.drop and self._random.random() < self.faults.drop:
                 self.stats.dropped += 1
                 return
-            self._pending += self.faults.duplicate
-        for _ in range(self.faults.duplicate):
-            self._pool.submit(self._deliver, event)
+            copies = 1
+            if self.faults.duplicate > 1 and self._random.random() < self.faults.duplicate_rate:
+                copies = self.faults.duplicate
+                self.stats.duplicated += 1
+            delays = [self.faults.delay + self._random.uniform(0, self.faults.reorder) for _ in range(copies)]
+            self._pending += copies
+        for delay in delays:
+            self._pool.submit(self._deliver, event, delay)
 
     def drain(self, timeout: float = 30.0) -> bool:
         """Wait until every accepted delivery has ended (delivered or dead-lettered)."""
@@ -135,10 +148,10 @@ class EventBus:
     def close(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)
 
-    def _deliver(self, event: Event) -> None:
+    def _deliver(self, event: Event, delay: float) -> None:
         try:
-            if self.faults.delay:
-                time.sleep(self.faults.delay)
+            if delay:
+                time.sleep(delay)
             for attempt in range(1, self._max_attempts + 1):
                 try:
                     self._maybe_fail()

@@ -84,6 +84,11 @@ class LocalStack:
         import status_listener.app
 
         self._send_lambda_logs_to_file()
+        # EMF metrics are printed to stdout for CloudWatch; locally that is the CLI's stdout.
+        self._saved_env.setdefault(
+            "POWERTOOLS_METRICS_DISABLED", os.environ.get("POWERTOOLS_METRICS_DISABLED")
+        )
+        os.environ["POWERTOOLS_METRICS_DISABLED"] = "true"
         durable_fn.app.services.cache_clear()
         status_listener.app._adapters.cache_clear()
         self.runtime = DurableRuntime(
