@@ -134,9 +134,6 @@ def run(
       rsbatch run query.sql --local --events drop --callback-timeout 2 --json
     """
     from rsbatch.local.event_bus import EventFaults
-    from rsbatch.local.stack import REPO_ROOT, LocalStack, StackOptions
-    from rsbatch.local.warehouse import default_home
-    from rsbatch.local_run import follow, operator_for
     from rsbatch_core.sqlfile import load_batch
 
     if not local and not os.environ.get("AWS_ENDPOINT_URL_LAMBDA"):
@@ -148,9 +145,14 @@ def run(
         faults = EventFaults.parse(events)
     except ValueError as exc:
         raise BadInputError(str(exc)) from None
-    sql_root = Path(os.environ.get("RSBATCH_SQL_ROOT") or REPO_ROOT / "sql")
+    sql_root = Path(os.environ.get("RSBATCH_SQL_ROOT") or Path(__file__).resolve().parents[2] / "sql")
     batch = load_batch(sql_file, sql_root)  # refuse bad input before anything starts
     output.progress(f"{batch.name}: {len(batch.statements)} statements, {batch.size_bytes} bytes")
+
+    from rsbatch.local.stack import LocalStack, StackOptions
+    from rsbatch.local.warehouse import default_home
+    from rsbatch.local_run import follow, operator_for
+
     if local:
         output.progress("starting the local stack (PostgreSQL, Data API, DynamoDB, durable runtime)")
         stack = LocalStack(StackOptions(home=default_home(), sql_root=sql_root, events=faults))

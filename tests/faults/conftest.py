@@ -1,0 +1,91 @@
+"""One local stack for the fault scenarios, and the four checks every scenario ends with."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+
+from rsbatch.local.event_bus import EventFaults
+from rsbatch.local.stack import LocalStack, StackOptions
+from rsbatch.local_run import follow, operator_for
+from rsbatch.operations import Operator, Started
+from rsbatch_core.models import RunStatus
+
+MART = "SELECT customer_id, total_orders, total_amount, last_order_date FROM public.mart_customer_summary"
+EXPECTED_MART = """
+    SELECT customer_id, COUNT(DISTINCT order_id), SUM(quantity * unit_price), MAX(order_date)
+    FROM public.orders GROUP BY customer_id
+"""
+
+
+@dataclass
+class Harness:
+    stack: LocalStack
+    operator: Operator
+
+    def faults(self, faults: EventFaults) -> None:
+        assert self.stack.bus is not None
+        self.stack.bus.set_faults(faults)
+
+    def start(self, sql_file: str, callback_timeout: int | None = None) -> Started:
+        return self.operator.start(sql_file, None, callback_timeout)
+
+    def follow(self, started: Started, timeout: float = 60) -> dict[str, Any]:
+        return follow(self.operator, started, timeout=timeout, quiet=True).data
+
+    def run(self, sql_file: str, callback_timeout: int | None = None) -> dict[str, Any]:
+        return self.follow(self.start(sql_file, callback_timeout))
+
+    def rows(self, query: str) -> list[tuple[Any, ...]]:
+        with psycopg.connect(self.stack.warehouse.dsn("dev")) as conn:
+            return sorted(conn.execute(query).fetchall())
+
+    def mart(self) -> list[tuple[Any, ...]]:
+        return self.rows(MART)
+
+    def reset_mart(self) -> None:
+        """A sentinel row only: a refresh replaces it, a failed batch must leave it."""
+        with psycopg.connect(self.stack.warehouse.dsn("dev")) as conn:
+            conn.execute("DELETE FROM public.mart_customer_summary")
+            conn.execute("INSERT INTO public.mart_customer_summary VALUES (-1, 0, 0, NULL, NULL)")
+
+    def check(
+        self,
+        report: dict[str, Any],
+        status: str,
+        mart: list[tuple[Any, ...]] | None = None,
+        resumed_by: str | None = None,
+    ) -> None:
+        """The four checks: final status, mart data, exactly one batch, nothing left WAITING."""
+        assert report["status"] == status, report
+        if resumed_by:
+            assert report["resumed_by"] == resumed_by, report
+        expected_mart = self.rows(EXPECTED_MART) if mart is None else mart
+        assert self.mart() == expected_mart
+        assert self.stack.redshift is not None
+        assert self.stack.redshift.statements_named(report["run"]) == 1
+        self.nothing_waiting()
+
+    def nothing_waiting(self) -> None:
+        assert [r.run_key for r in self.operator.registry.scan(RunStatus.WAITING)] == []
+
+
+@pytest.fixture(scope="session")
+def _stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
+    with LocalStack(StackOptions(home=Path(tmp_path_factory.mktemp("faults-home")))) as stack:
+        yield stack
+
+
+@pytest.fixture
+def harness(_stack: LocalStack) -> Iterator[Harness]:
+    harness = Harness(_stack, operator_for(_stack))
+    harness.faults(EventFaults())
+    harness.reset_mart()
+    yield harness
+    harness.faults(EventFaults())
+    assert _stack.bus is not None and _stack.bus.drain(30)
