@@ -12,6 +12,7 @@ from rsbatch_core.observability import metrics
 from rsbatch_core.redshift import RedshiftData
 from rsbatch_core.registry import RunRegistry
 from rsbatch_core.settings import Settings
+from rsbatch_core.sqlsource import SqlSource
 
 
 @cache
@@ -22,6 +23,7 @@ def services() -> Services:
         settings=settings,
         registry=RunRegistry(settings.table, settings.retention_days),
         redshift=RedshiftData(),
+        sql=SqlSource(settings.sql_root, settings.sql_bucket, settings.sql_prefix),
     )
 
 

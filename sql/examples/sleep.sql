@@ -1,2 +1,2 @@
--- A long statement for rehearsals (cancel, manual callbacks): runs for 20 seconds on the local stack.
-SELECT pg_sleep(20);
+-- A long statement for rehearsals (cancel, manual callbacks): runs for two minutes on the local stack.
+SELECT pg_sleep(120);

@@ -15,3 +15,10 @@ CREATE TABLE IF NOT EXISTS public.mart_customer_summary (
     last_order_date  DATE,
     updated_at       TIMESTAMP
 ) DISTSTYLE ALL;
+
+CREATE TABLE IF NOT EXISTS public.stage_orders (
+    order_id     BIGINT        NOT NULL,
+    customer_id  INTEGER       NOT NULL,
+    order_date   DATE          NOT NULL,
+    amount       DECIMAL(12,2) NOT NULL
+) DISTKEY(customer_id);

@@ -108,10 +108,68 @@ def _core_logs_to_stderr() -> None:
 # -- run ------------------------------------------------------------------
 
 
+def batch_options(fn: F) -> F:
+    """Options of the batch itself, shared by `run` and `start`."""
+    for option in reversed(
+        [
+            click.option(
+                "--param",
+                "params",
+                multiple=True,
+                metavar="NAME=VALUE",
+                help="Bind :NAME in the SQL (repeatable); bound by Redshift, never pasted in.",
+            ),
+            click.option(
+                "--auto-commit",
+                is_flag=True,
+                help="Commit each statement on its own (e.g. for VACUUM) instead of one transaction.",
+            ),
+            click.option(
+                "--max-rows",
+                type=click.IntRange(0, 1000),
+                help="Rows of the last statement's result to keep in the summary (default 100).",
+            ),
+            click.option(
+                "--callback-timeout",
+                type=click.IntRange(1, 86_400),
+                help="Seconds per round of waiting before checking the statement directly.",
+            ),
+        ]
+    ):
+        fn = option(fn)
+    return fn
+
+
+def run_options(params: tuple[str, ...], auto_commit: bool, max_rows: int | None) -> Any:
+    from rsbatch.operations import RunOptions, parse_params
+
+    return RunOptions(
+        parameters=parse_params(params),
+        execution_mode="AUTO_COMMIT" if auto_commit else "TRANSACTION",
+        max_rows=max_rows,
+    )
+
+
+def check_sql(files: tuple[str, ...], parameters: dict[str, str], sql_root: Path) -> list[Any]:
+    """Refuse bad files and parameters here, before anything is started (S3 files are checked by the run)."""
+    from rsbatch_core.parameters import check_parameters
+    from rsbatch_core.sqlfile import load_batch
+    from rsbatch_core.sqlsource import is_s3_uri
+
+    batches = [load_batch(f, sql_root) for f in files if not is_s3_uri(f)]
+    if len(batches) == len(files):
+        check_parameters(batches, parameters)
+    return batches
+
+
+def default_sql_root() -> Path:
+    return Path(os.environ.get("RSBATCH_SQL_ROOT") or Path(__file__).resolve().parents[2] / "sql")
+
+
 @main.command()
-@click.argument("sql_file")
+@click.argument("sql_files", nargs=-1, required=True, metavar="SQL_FILE...")
 @click.option("--local", is_flag=True, help="Boot the local stack in-process and run there.")
-@click.option("--callback-timeout", type=click.IntRange(1, 86_400), help="Seconds per round of waiting.")
+@batch_options
 @click.option(
     "--events",
     default="",
@@ -122,19 +180,29 @@ def _core_logs_to_stderr() -> None:
 @click.option("--json", "as_json", is_flag=True, help="One JSON document on stdout.")
 @errors_handled
 def run(
-    sql_file: str, local: bool, callback_timeout: int | None, events: str, timeout: int, as_json: bool
+    sql_files: tuple[str, ...],
+    local: bool,
+    params: tuple[str, ...],
+    auto_commit: bool,
+    max_rows: int | None,
+    callback_timeout: int | None,
+    events: str,
+    timeout: int,
+    as_json: bool,
 ) -> None:
     """Start a run of SQL_FILE and wait for its result.
 
-    SQL_FILE is relative to the SQL root (the bundled sql/ folder).
+    SQL_FILE is relative to the SQL root (the bundled sql/ folder), or
+    s3://bucket/key.sql. Several files run as a chain, in order, stopping at
+    the first failure.
 
     \b
     Examples:
       rsbatch run query.sql --local
+      rsbatch run examples/orders_since.sql --local --param since=2026-11-01
       rsbatch run query.sql --local --events drop --callback-timeout 2 --json
     """
     from rsbatch.local.event_bus import EventFaults
-    from rsbatch_core.sqlfile import load_batch
 
     if not local and not os.environ.get("AWS_ENDPOINT_URL_LAMBDA"):
         raise BadInputError(
@@ -145,9 +213,10 @@ def run(
         faults = EventFaults.parse(events)
     except ValueError as exc:
         raise BadInputError(str(exc)) from None
-    sql_root = Path(os.environ.get("RSBATCH_SQL_ROOT") or Path(__file__).resolve().parents[2] / "sql")
-    batch = load_batch(sql_file, sql_root)  # refuse bad input before anything starts
-    output.progress(f"{batch.name}: {len(batch.statements)} statements, {batch.size_bytes} bytes")
+    options = run_options(params, auto_commit, max_rows)
+    sql_root = default_sql_root()
+    for batch in check_sql(sql_files, options.parameters, sql_root):  # before anything starts
+        output.progress(f"{batch.name}: {len(batch.statements)} statements, {batch.size_bytes} bytes")
 
     from rsbatch.local.stack import LocalStack, StackOptions
     from rsbatch.local.warehouse import default_home
@@ -158,13 +227,14 @@ def run(
         stack = LocalStack(StackOptions(home=default_home(), sql_root=sql_root, events=faults))
         with stack:
             op = operator_for(stack)
-            started = op.start(batch.name, None, callback_timeout)
+            started = op.start(list(sql_files), None, callback_timeout, options)
             output.progress(f"run {started.run} started")
             report = follow(op, started, timeout)
-            stack.bus and stack.bus.drain(5)
+            if stack.bus:
+                stack.bus.drain(5)
     else:
         op = operator(False, None, None, None)
-        started = op.start(batch.name, None, callback_timeout)
+        started = op.start(list(sql_files), None, callback_timeout, options)
         report = follow(op, started, timeout)
     if as_json:
         output.emit_json(report.data)
@@ -185,6 +255,13 @@ def _print_report(data: dict[str, Any]) -> None:
     if data["statements"]:
         rows = [(s["index"], s["status"], s["rows"], s["duration_ms"]) for s in data["statements"]]
         click.echo(output.table(["#", "status", "rows", "ms"], rows))
+    for batch in data.get("batches") or []:
+        click.echo(f"batch        {batch['sql_file']}: {output.status(batch['status'])}")
+    result = data.get("result")
+    if result:
+        more = f" (first {len(result['rows'])} of {result['total_rows']})" if result["truncated"] else ""
+        click.echo(f"result rows{more}")
+        click.echo(output.table(result["columns"], result["rows"]))
     if data["error"]:
         err = data["error"]
         click.echo(f"error        {err.get('type')}: {err.get('message')}")
@@ -194,13 +271,21 @@ def _print_report(data: dict[str, Any]) -> None:
 
 
 @main.command()
-@click.argument("sql_file")
+@click.argument("sql_files", nargs=-1, required=True, metavar="SQL_FILE...")
 @click.option("--name", help="DurableExecutionName: starting the same name twice gives one run.")
-@click.option("--callback-timeout", type=click.IntRange(1, 86_400), help="Seconds per round of waiting.")
+@batch_options
 @target_options
 @errors_handled
-def start(sql_file: str, name: str | None, callback_timeout: int | None, **target: Any) -> None:
-    """Start a run of SQL_FILE asynchronously and print it.
+def start(
+    sql_files: tuple[str, ...],
+    name: str | None,
+    params: tuple[str, ...],
+    auto_commit: bool,
+    max_rows: int | None,
+    callback_timeout: int | None,
+    **target: Any,
+) -> None:
+    """Start a run of SQL_FILE asynchronously and print it (several files: a chain).
 
     \b
     Example:
@@ -209,7 +294,10 @@ def start(sql_file: str, name: str | None, callback_timeout: int | None, **targe
     as_json = target.pop("as_json")
     if name is not None and not (1 <= len(name) <= 64):
         raise BadInput("--name must be 1-64 characters")
-    started = operator(**target).start(sql_file, name, callback_timeout)
+    options = run_options(params, auto_commit, max_rows)
+    if target["local"] or os.environ.get("AWS_ENDPOINT_URL_LAMBDA"):
+        check_sql(sql_files, options.parameters, default_sql_root())  # the same files the stack serves
+    started = operator(**target).start(list(sql_files), name, callback_timeout, options)
     if as_json:
         output.emit_json({"run": started.run, "execution_arn": started.execution_arn, "new": started.new})
         return

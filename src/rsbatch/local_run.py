@@ -61,10 +61,22 @@ def follow(operator: Operator, started: Started, timeout: float, quiet: bool = F
     return report
 
 
+def chain_records(operator: Operator, run: str) -> list[RunRecord]:
+    """The registry items of a run: `run`, then `run-2`, `run-3`… for a chain."""
+    records = []
+    first = operator.registry.get(run)
+    while first is not None:
+        records.append(first)
+        first = operator.registry.get(f"{run}-{len(records) + 1}")
+    return records
+
+
 def build_report(
     operator: Operator, started: Started, execution: dict[str, Any], record: RunRecord | None
 ) -> RunReport:
     events = operator.history(started.execution_arn)
+    records = chain_records(operator, started.run)
+    record = records[-1] if records else record
     summary: dict[str, Any] = json.loads(record.summary) if record and record.summary else {}
     error = summary.get("error")
     if not error and execution.get("Error"):
@@ -80,11 +92,20 @@ def build_report(
             {k: s.get(k) for k in ("index", "status", "rows", "duration_ms")}
             for s in summary.get("statements", [])
         ],
+        "committed_statements": summary.get("committed_statements", []),
+        "result": summary.get("result"),
         "durable_operations": durable_operations(events),
         "invocations": invocations(events),
         "resume_latency_ms": resume_latency_ms(operator, record, events),
         "error": error,
     }
+    if len(records) > 1:
+        data["batches"] = [
+            json.loads(r.summary)
+            if r.summary
+            else {"run": r.run_key, "sql_file": r.sql_file, "status": r.status.value}
+            for r in records
+        ]
     return RunReport(data)
 
 

@@ -6,7 +6,7 @@ Works the same against AWS and the local stack: only the boto3 endpoints differ.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -22,6 +22,38 @@ from rsbatch_core.runkey import run_key
 
 class OperatorError(RsbatchError):
     """The command ran but could not do what was asked (exit code 1)."""
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """Batch options of a run, as the durable function's input names them."""
+
+    parameters: dict[str, str] = field(default_factory=dict)
+    execution_mode: str = "TRANSACTION"
+    max_rows: int | None = None
+
+    def payload(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        if self.parameters:
+            out["parameters"] = self.parameters
+        if self.execution_mode != "TRANSACTION":
+            out["execution_mode"] = self.execution_mode
+        if self.max_rows is not None:
+            out["max_rows"] = self.max_rows
+        return out
+
+
+def parse_params(pairs: tuple[str, ...] | list[str]) -> dict[str, str]:
+    """`--param k=v` (repeatable) → {k: v}; a pair without `=` or a repeated name is bad input."""
+    params: dict[str, str] = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep or not name:
+            raise BadInputError(f"--param {pair!r}: use NAME=VALUE")
+        if name in params:
+            raise BadInputError(f"--param {name} given twice")
+        params[name] = value
+    return params
 
 
 @dataclass(frozen=True)
@@ -51,8 +83,17 @@ class Operator:
 
     # -- start -------------------------------------------------------------
 
-    def start(self, sql_file: str, name: str | None, callback_timeout: int | None) -> Started:
-        """Async invoke with DurableExecutionName; an existing name is reported, not restarted."""
+    def start(
+        self,
+        sql_file: str | list[str],
+        name: str | None,
+        callback_timeout: int | None,
+        options: RunOptions | None = None,
+    ) -> Started:
+        """Async invoke with DurableExecutionName; an existing name is reported, not restarted.
+
+        A list of SQL files is a chain: each batch in order, stopping at the first failure.
+        """
         if name:
             existing = self.lambda_.list_durable_executions_by_function(
                 FunctionName=self.target.function, DurableExecutionName=name
@@ -60,9 +101,14 @@ class Operator:
             if existing:
                 arn = existing[0]["DurableExecutionArn"]
                 return Started(run=run_key(arn), execution_arn=arn, new=False)
-        payload: dict[str, Any] = {"sql_file": sql_file}
+        payload: dict[str, Any] = (
+            {"batches": sql_file}
+            if isinstance(sql_file, list) and len(sql_file) > 1
+            else {"sql_file": sql_file[0] if isinstance(sql_file, list) else sql_file}
+        )
         if callback_timeout:
             payload["callback_timeout_seconds"] = callback_timeout
+        payload |= (options or RunOptions()).payload()
         kwargs: dict[str, Any] = {
             "FunctionName": self.target.function,
             "InvocationType": "Event",

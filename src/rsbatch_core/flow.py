@@ -35,6 +35,7 @@ from rsbatch_core.callbacks import parse_payload
 from rsbatch_core.errors import BatchFailedError
 from rsbatch_core.models import (
     CallbackPayload,
+    ResultRows,
     ResumedBy,
     RunError,
     RunRecord,
@@ -43,12 +44,14 @@ from rsbatch_core.models import (
     RunSummary,
 )
 from rsbatch_core.observability import bind_run, logger, record_finished, record_started
+from rsbatch_core.parameters import check_parameters, for_batch
 from rsbatch_core.redshift import RedshiftData, failing_statement, is_terminal, statement_stats
 from rsbatch_core.registry import RunConflictError, RunRegistry
 from rsbatch_core.retry import transient_retry
 from rsbatch_core.runkey import client_token, run_key
-from rsbatch_core.settings import Settings
-from rsbatch_core.sqlfile import SqlBatch, load_batch
+from rsbatch_core.settings import RedshiftTarget, Settings
+from rsbatch_core.sqlfile import SqlBatch
+from rsbatch_core.sqlsource import SqlSource, is_s3_uri
 
 #: Every step is safe to repeat (conditional writes, ClientToken), so transient errors are retried.
 STEP_CONFIG = StepConfig(retry_strategy=transient_retry())
@@ -61,6 +64,7 @@ class Services:
     settings: Settings
     registry: RunRegistry
     redshift: RedshiftData
+    sql: SqlSource
 
 
 @dataclass
@@ -74,17 +78,70 @@ class Resumption:
 
 
 def run_batch(event: Any, context: DurableContext, services: Services) -> dict[str, Any]:
-    """The whole run. Raises BatchFailedError (failing the execution) when the batch fails."""
+    """The whole run: every batch in order, stopping at the first failure.
+
+    Raises BatchFailedError (failing the execution) when a batch fails.
+    Returns the batch's summary, or for a chain `{"run", "status", "batches": [...]}`.
+    """
     request = RunRequest.parse(event)
     settings = services.settings
-    batch = load_batch(request.sql_file, settings.sql_root)
     target = settings.target  # validated before anything is submitted
     execution_arn = context.execution_context.durable_execution_arn
     run = run_key(execution_arn)
     bind_run(run)
-    timeout = request.callback_timeout_seconds or settings.callback_timeout_seconds
+    batches = _load_batches(request, context, services)
+    parameters = request.parameter_values
+    check_parameters(batches, parameters)
 
-    callback = context.create_callback("wait-1", _callback_config(timeout))
+    summaries: list[dict[str, Any]] = []
+    for index, batch in enumerate(batches, start=1):
+        batch_run = run if index == 1 else f"{run}-{index}"
+        summary = _run_one(context, services, request, batch, batch_run, index, execution_arn, target)
+        summaries.append(summary)
+        if summary["status"] == RunStatus.FAILED.value:
+            error = summary.get("error") or {}
+            where = f"batch {index} ({batch.name}): " if len(batches) > 1 else ""
+            raise BatchFailedError(
+                where + (error.get("message") or "the batch failed"), error.get("statement_index")
+            )
+    if len(batches) == 1:
+        return summaries[0]
+    return {"run": run, "status": RunStatus.SUCCEEDED.value, "batches": summaries}
+
+
+def _load_batches(request: RunRequest, context: DurableContext, services: Services) -> list[SqlBatch]:
+    """Bundled files are read directly (they ship with the code); S3 objects inside a step."""
+    batches = []
+    for index, name in enumerate(request.files, start=1):
+        if is_s3_uri(name):
+            services.sql.check_s3_uri(name)  # refuse before creating any operation
+
+            def load(_: StepContext, name: str = name) -> list[str]:
+                return list(services.sql.load(name).statements)
+
+            statements = context.step(load, name=f"load-{index}", config=STEP_CONFIG)
+            batches.append(SqlBatch(name=name, statements=tuple(statements)))
+        else:
+            batches.append(services.sql.load(name))
+    return batches
+
+
+def _run_one(
+    context: DurableContext,
+    services: Services,
+    request: RunRequest,
+    batch: SqlBatch,
+    run: str,
+    index: int,
+    execution_arn: str,
+    target: RedshiftTarget,
+) -> dict[str, Any]:
+    """One batch: callback, register + submit, wait in rounds, finish from Redshift's record."""
+    settings = services.settings
+    timeout = request.callback_timeout_seconds or settings.callback_timeout_seconds
+    suffix = "" if index == 1 else f"-b{index}"
+    callback = context.create_callback(f"wait{suffix}-1", _callback_config(timeout))
+    parameters = for_batch(batch, request.parameter_values)
 
     def submit(_: StepContext) -> dict[str, Any]:
         services.registry.register(
@@ -95,18 +152,25 @@ def run_batch(event: Any, context: DurableContext, services: Services) -> dict[s
                 sql_file=batch.name,
             )
         )
-        statement_id = services.redshift.submit(batch, target, run, client_token(run))
+        statement_id = services.redshift.submit(
+            batch, target, run, client_token(run), parameters, request.execution_mode
+        )
         services.registry.set_statement(run, statement_id)
         record_started()
         logger.info("batch submitted", extra={"statement_id": statement_id, "sql_file": batch.name})
         return {"statement_id": statement_id, "submitted_at": time.time()}
 
-    submitted = context.step(submit, name="submit", config=STEP_CONFIG)
+    submitted = context.step(submit, name=f"submit{suffix}", config=STEP_CONFIG)
     statement_id: str = submitted["statement_id"]
-    resumption = _wait_rounds(context, services, run, statement_id, callback, timeout, submitted)
+    resumption = _wait_rounds(context, services, run, statement_id, callback, timeout, submitted, suffix)
+    max_rows = settings.max_result_rows if request.max_rows is None else request.max_rows
 
     def finish(_: StepContext) -> dict[str, Any]:
         summary, latency_ms = _summarize(services, run, execution_arn, batch, statement_id, resumption)
+        summary.execution_mode = request.execution_mode
+        summary.committed_statements = _committed(summary)
+        if summary.status is RunStatus.SUCCEEDED and max_rows > 0:
+            summary.result = _result_rows(services, statement_id, summary, max_rows)
         services.registry.finish(summary)
         record_finished(summary, latency_ms)
         logger.info(
@@ -115,11 +179,27 @@ def run_batch(event: Any, context: DurableContext, services: Services) -> dict[s
         )
         return summary.model_dump(mode="json")
 
-    result = context.step(finish, name="finish", config=STEP_CONFIG)
-    if result["status"] == RunStatus.FAILED.value:
-        error = result.get("error") or {}
-        raise BatchFailedError(error.get("message") or "the batch failed", error.get("statement_index"))
-    return result
+    return context.step(finish, name=f"finish{suffix}", config=STEP_CONFIG)
+
+
+def _committed(summary: RunSummary) -> list[int]:
+    """What Redshift kept: all or nothing in a transaction, each finished statement in auto-commit."""
+    finished = [s.index for s in summary.statements if s.status == "FINISHED"]
+    if summary.execution_mode == "AUTO_COMMIT":
+        return finished
+    return finished if summary.redshift_status == "FINISHED" else []
+
+
+def _result_rows(
+    services: Services, statement_id: str, summary: RunSummary, max_rows: int
+) -> ResultRows | None:
+    """The rows of the last statement, if it returned a result set."""
+    description = services.redshift.describe(statement_id)
+    subs = description.get("SubStatements") or []
+    last = subs[-1] if subs else description
+    if not last.get("HasResultSet"):
+        return None
+    return services.redshift.result_rows(str(last.get("Id", statement_id)), max_rows)
 
 
 def _callback_config(timeout_seconds: int) -> CallbackConfig:
@@ -134,6 +214,7 @@ def _wait_rounds(
     callback: Any,
     timeout: int,
     submitted: dict[str, Any],
+    suffix: str = "",
 ) -> Resumption:
     """Suspend on callbacks until someone resumes us, the poll sees an end, or the deadline."""
     settings = services.settings
@@ -152,7 +233,7 @@ def _wait_rounds(
 
         round_no += 1
         timeout = min(timeout * 2, settings.max_callback_timeout_seconds)
-        callback = context.create_callback(f"wait-{round_no}", _callback_config(timeout))
+        callback = context.create_callback(f"wait{suffix}-{round_no}", _callback_config(timeout))
         new_callback_id = callback.callback_id
 
         def check(_: StepContext, new_callback_id: str = new_callback_id) -> dict[str, Any]:
@@ -163,7 +244,7 @@ def _wait_rounds(
             description = services.redshift.describe(statement_id)
             return {"status": description.get("Status"), "now": time.time()}
 
-        checked = context.step(check, name=f"check-{round_no}", config=STEP_CONFIG)
+        checked = context.step(check, name=f"check{suffix}-{round_no}", config=STEP_CONFIG)
         if checked["status"] in ("FINISHED", "FAILED", "ABORTED"):
             return Resumption(resumed_by=ResumedBy.POLL, success=None)
         elapsed = checked["now"] - submitted["submitted_at"]

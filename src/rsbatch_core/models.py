@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from rsbatch_core.errors import BadInputError
 
@@ -34,8 +34,28 @@ class RunRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    sql_file: str = Field(min_length=1, max_length=512)
+    sql_file: str | None = Field(default=None, min_length=1, max_length=1100)
+    batches: list[str] | None = Field(default=None, min_length=1, max_length=10)
+    parameters: dict[str, str | int | float | bool] = Field(default_factory=dict, max_length=100)
+    execution_mode: Literal["TRANSACTION", "AUTO_COMMIT"] = "TRANSACTION"
+    max_rows: int | None = Field(default=None, ge=0, le=1000)
     callback_timeout_seconds: int | None = Field(default=None, ge=1, le=86_400)
+
+    @model_validator(mode="after")
+    def _one_source(self) -> RunRequest:
+        if (self.sql_file is None) == (self.batches is None):
+            raise ValueError('give either "sql_file" or a non-empty "batches" list')
+        return self
+
+    @property
+    def files(self) -> list[str]:
+        """The batches to run, in order (one for `sql_file`)."""
+        return [self.sql_file] if self.sql_file is not None else list(self.batches or [])
+
+    @property
+    def parameter_values(self) -> dict[str, str]:
+        """The Data API takes every value as a string."""
+        return {k: str(v).lower() if isinstance(v, bool) else str(v) for k, v in self.parameters.items()}
 
     @classmethod
     def parse(cls, event: Any) -> RunRequest:
@@ -69,8 +89,17 @@ class RunError(BaseModel):
     statement_index: int | None = None
 
 
+class ResultRows(BaseModel):
+    """The first rows of the batch's last statement, when it returned any."""
+
+    columns: list[str]
+    rows: list[list[Any]]
+    total_rows: int
+    truncated: bool
+
+
 class RunSummary(BaseModel):
-    """What the durable function returns (and stores in the registry) when a run ends."""
+    """What one batch ended with: returned by the durable function, stored in the registry."""
 
     run: str
     status: RunStatus
@@ -78,8 +107,11 @@ class RunSummary(BaseModel):
     statement_id: str | None
     sql_file: str
     resumed_by: ResumedBy
+    execution_mode: str = "TRANSACTION"
     redshift_status: str | None = None
     statements: list[StatementStats] = Field(default_factory=list)
+    committed_statements: list[int] = Field(default_factory=list)
+    result: ResultRows | None = None
     error: RunError | None = None
 
 

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import boto3
 from botocore.config import Config
 
-from rsbatch_core.models import TERMINAL_STATES, StatementStats
+from rsbatch_core.models import TERMINAL_STATES, ResultRows, StatementStats
 from rsbatch_core.settings import RedshiftTarget
 from rsbatch_core.sqlfile import SqlBatch
 
@@ -22,16 +23,53 @@ class RedshiftData:
     def __init__(self, client: Any = None) -> None:
         self._client = client or boto3.client("redshift-data", config=_CLIENT_CONFIG)
 
-    def submit(self, batch: SqlBatch, target: RedshiftTarget, run: str, token: str) -> str:
-        """BatchExecuteStatement in one transaction, with an event at the end; returns its id."""
+    def submit(
+        self,
+        batch: SqlBatch,
+        target: RedshiftTarget,
+        run: str,
+        token: str,
+        parameters: list[dict[str, str]] | None = None,
+        execution_mode: str = "TRANSACTION",
+    ) -> str:
+        """BatchExecuteStatement (one transaction unless AUTO_COMMIT), with an event at the end."""
+        kwargs: dict[str, Any] = {}
+        if parameters:
+            kwargs["Parameters"] = parameters
+        if execution_mode != "TRANSACTION":
+            kwargs["ExecutionMode"] = execution_mode
         response = self._client.batch_execute_statement(
             Sqls=list(batch.statements),
             StatementName=run,
             ClientToken=token,
             WithEvent=True,
             **target.api_kwargs(),
+            **kwargs,
         )
         return str(response["Id"])
+
+    def result_rows(self, sub_statement_id: str, max_rows: int, max_bytes: int = 64 * 1024) -> ResultRows:
+        """The first rows of a result, bounded by count and size so checkpoints stay small."""
+        response = self._client.get_statement_result(Id=sub_statement_id)
+        columns = [str(c.get("label") or c.get("name")) for c in response.get("ColumnMetadata", [])]
+        total = int(response.get("TotalNumRows", 0))
+        rows: list[list[Any]] = []
+        size = 0
+        truncated = False
+        while True:
+            for record in response.get("Records", []):
+                row = [_field_value(f) for f in record]
+                size += len(json.dumps(row, default=str))
+                if len(rows) >= max_rows or size > max_bytes:
+                    truncated = True
+                    break
+                rows.append(row)
+            token = response.get("NextToken")
+            if truncated or not token or len(rows) >= max_rows:
+                truncated = truncated or len(rows) < total
+                break
+            response = self._client.get_statement_result(Id=sub_statement_id, NextToken=token)
+        return ResultRows(columns=columns, rows=rows, total_rows=total, truncated=truncated)
 
     def describe(self, statement_id: str, wait_seconds: int = 0) -> dict[str, Any]:
         """DescribeStatement; with `wait_seconds`, a long poll that returns early when terminal."""
@@ -47,6 +85,18 @@ class RedshiftData:
             return bool(self._client.cancel_statement(Id=statement_id).get("Status"))
         except self._client.exceptions.ValidationException:
             return False
+
+
+def _field_value(field: dict[str, Any]) -> Any:
+    """A Data API `Field` union → a JSON value."""
+    if field.get("isNull"):
+        return None
+    for key in ("stringValue", "longValue", "doubleValue", "booleanValue"):
+        if key in field:
+            return field[key]
+    if "blobValue" in field:
+        return "<blob>"
+    return None
 
 
 def is_terminal(description: dict[str, Any]) -> bool:

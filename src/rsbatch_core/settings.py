@@ -78,6 +78,9 @@ class Settings(BaseModel):
     retention_days: int = Field(default=30, ge=1, le=3650)
     #: Rows of a final SELECT kept in the summary.
     max_result_rows: int = Field(default=100, ge=0, le=1000)
+    #: SQL from S3 is allowed only under s3://sql_bucket/sql_prefix (matching the IAM policy).
+    sql_bucket: str | None = None
+    sql_prefix: str = ""
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -91,6 +94,8 @@ class Settings(BaseModel):
             ("max_wait_seconds", "RSBATCH_MAX_WAIT_SECONDS"),
             ("retention_days", "RSBATCH_RETENTION_DAYS"),
             ("max_result_rows", "RSBATCH_MAX_RESULT_ROWS"),
+            ("sql_bucket", "RSBATCH_SQL_BUCKET"),
+            ("sql_prefix", "RSBATCH_SQL_PREFIX"),
         ):
             if env.get(var):
                 raw[field] = env[var]
@@ -127,6 +132,8 @@ _ENV_NAMES = {
     "max_wait_seconds": "RSBATCH_MAX_WAIT_SECONDS",
     "retention_days": "RSBATCH_RETENTION_DAYS",
     "max_result_rows": "RSBATCH_MAX_RESULT_ROWS",
+    "sql_bucket": "RSBATCH_SQL_BUCKET",
+    "sql_prefix": "RSBATCH_SQL_PREFIX",
 }
 
 

@@ -18,6 +18,7 @@ from rsbatch_core.models import CallbackPayload, ResumedBy, RunStatus
 from rsbatch_core.outcome import decide
 from rsbatch_core.registry import RunRegistry
 from rsbatch_core.settings import Settings
+from rsbatch_core.sqlsource import SqlSource
 from tests.unit.fakes import FakeRedshift
 
 
@@ -32,7 +33,12 @@ def runner(
 ) -> Iterator[DurableFunctionTestRunner]:
     monkeypatch.setenv("RSBATCH_WORKGROUP", "wg")
     settings = Settings(table="runs", sql_root=sql_root, max_callback_timeout_seconds=2)
-    services = Services(settings=settings, registry=registry, redshift=fake)  # type: ignore[arg-type]
+    services = Services(
+        settings=settings,
+        registry=registry,
+        redshift=fake,  # type: ignore[arg-type]
+        sql=SqlSource(sql_root),
+    )
 
     @durable_execution
     def handler(event: Any, context: DurableContext) -> dict[str, Any]:

@@ -23,6 +23,7 @@ from moto.moto_server.threaded_moto_server import ThreadedMotoServer
 from rsbatch.local.durable_runtime import ACCOUNT_ID, REGION, DurableRuntime
 from rsbatch.local.event_bus import EventBus, EventFaults
 from rsbatch.local.redshift_data import RedshiftDataEmulator
+from rsbatch.local.s3_folder import S3FolderServer
 from rsbatch.local.template import load_template, status_rule_pattern
 from rsbatch.local.warehouse import Warehouse
 from rsbatch_core.sqlfile import split_statements
@@ -30,6 +31,7 @@ from rsbatch_core.sqlfile import split_statements
 REPO_ROOT = Path(__file__).resolve().parents[3]
 TABLE_NAME = "rsbatch-runs"
 WORKGROUP = "local"
+SQL_BUCKET = "rsbatch-local-sql"
 
 
 @dataclass(frozen=True)
@@ -54,6 +56,7 @@ class LocalStack:
         self.dynamodb: ThreadedMotoServer | None = None
         self.runtime: DurableRuntime | None = None
         self.bus: EventBus | None = None
+        self.s3: S3FolderServer | None = None
         self._saved_env: dict[str, str | None] = {}
         self._log_stream: TextIO | None = None
 
@@ -75,6 +78,8 @@ class LocalStack:
         self.redshift.start()
         self.dynamodb = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
         self.dynamodb.start()
+        (self.s3_root / SQL_BUCKET).mkdir(parents=True, exist_ok=True)
+        self.s3 = S3FolderServer(self.s3_root).start()
         self._apply_env()
         self._create_table()
         if self.options.seed_demo:
@@ -116,18 +121,25 @@ class LocalStack:
         if self.dynamodb:
             with contextlib.suppress(Exception):
                 self.dynamodb.stop()
+        if self.s3:
+            self.s3.stop()
         self.warehouse.stop()
         self._restore_env()
         if self._log_stream:
             self._log_stream.close()
             self._log_stream = None
-        self.bus = self.runtime = self.redshift = self.dynamodb = None
+        self.bus = self.runtime = self.redshift = self.dynamodb = self.s3 = None
 
     def __enter__(self) -> LocalStack:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+    @property
+    def s3_root(self) -> Path:
+        """The folder standing in for S3: `<home>/s3/<bucket>/<key>`."""
+        return self.options.home / "s3"
 
     @property
     def log_file(self) -> Path:
@@ -154,9 +166,10 @@ class LocalStack:
 
     def env(self) -> dict[str, str]:
         """Every variable a second terminal (or the Lambda code) needs to use this stack."""
-        assert self.redshift and self.dynamodb
+        assert self.redshift and self.dynamodb and self.s3
         host, port = self.dynamodb.get_host_and_port()
         env = {
+            "AWS_ENDPOINT_URL_S3": self.s3.endpoint_url,
             "AWS_ENDPOINT_URL_REDSHIFT_DATA": self.redshift.endpoint_url,
             "AWS_ENDPOINT_URL_DYNAMODB": f"http://{host}:{port}",
             "AWS_ACCESS_KEY_ID": os.environ.get("AWS_ACCESS_KEY_ID") or "local",
@@ -167,6 +180,7 @@ class LocalStack:
             "RSBATCH_DATABASE": "dev",
             "RSBATCH_SQL_ROOT": str(self.options.sql_root),
             "RSBATCH_CALLBACK_TIMEOUT_SECONDS": str(self.options.callback_timeout_seconds),
+            "RSBATCH_SQL_BUCKET": SQL_BUCKET,
         }
         if self.runtime:
             env["AWS_ENDPOINT_URL_LAMBDA"] = self.runtime.endpoint_url
