@@ -32,5 +32,14 @@ validate-template:
 bench: setup
 	$(BIN)/python -m bench
 
+build: setup
+	tools/build.sh --python $(BIN)/python $(if $(ARCH),--arch $(ARCH))
+
+deploy: setup
+	tools/deploy.sh $(if $(ARCH),--arch $(ARCH)) $(if $(GUIDED),--guided)
+
+invoke: setup
+	$(BIN)/rsbatch start $(SQL)
+
 clean:
 	rm -rf .rsbatch .aws-sam build .pytest_cache .mypy_cache .ruff_cache

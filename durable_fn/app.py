@@ -7,8 +7,10 @@ from typing import Any
 
 from aws_durable_execution_sdk_python import DurableContext, durable_execution
 
+from rsbatch_core.actions import is_action, run_action
+from rsbatch_core.callbacks import CallbackSender
 from rsbatch_core.flow import Services, run_batch
-from rsbatch_core.observability import metrics
+from rsbatch_core.observability import metrics, tracer
 from rsbatch_core.redshift import RedshiftData
 from rsbatch_core.registry import RunRegistry
 from rsbatch_core.settings import Settings
@@ -27,9 +29,18 @@ def services() -> Services:
     )
 
 
+@cache
+def callbacks() -> CallbackSender:
+    return CallbackSender()
+
+
 def run(event: Any, context: DurableContext) -> dict[str, Any]:
-    return run_batch(event, context, services())
+    """A SQL run, or an operator action (`{"action": …}`) that must run as this function's role."""
+    s = services()
+    if is_action(event):
+        return run_action(event, context, s.registry, s.redshift, callbacks())
+    return run_batch(event, context, s)
 
 
 #: Metrics flush once per invocation; they are recorded inside steps, so replays add none.
-handler = metrics.log_metrics(durable_execution(run))
+handler = tracer.capture_lambda_handler(metrics.log_metrics(durable_execution(run)))

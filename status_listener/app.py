@@ -8,7 +8,7 @@ from typing import Any
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from rsbatch_core.callbacks import CallbackSender
-from rsbatch_core.observability import logger
+from rsbatch_core.observability import logger, tracer
 from rsbatch_core.registry import RunRegistry
 from rsbatch_core.resume import resume_from_event
 from rsbatch_core.settings import Settings
@@ -20,6 +20,7 @@ def _adapters() -> tuple[RunRegistry, CallbackSender]:
     return RunRegistry(settings.table, settings.retention_days), CallbackSender()
 
 
+@tracer.capture_lambda_handler
 @logger.inject_lambda_context(clear_state=True)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, str]:
     registry, sender = _adapters()

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 import boto3
@@ -96,7 +95,7 @@ def build_report(
         "result": summary.get("result"),
         "durable_operations": durable_operations(events),
         "invocations": invocations(events),
-        "resume_latency_ms": resume_latency_ms(operator, record, events),
+        "resume_latency_ms": summary.get("resume_latency_ms"),
         "error": error,
     }
     if len(records) > 1:
@@ -112,23 +111,3 @@ def build_report(
 def invocations(events: list[dict[str, Any]]) -> int:
     """Handler invocations (replays included), counted from the history."""
     return sum(1 for e in events if e.get("EventType") == "InvocationCompleted") or 0
-
-
-def resume_latency_ms(
-    operator: Operator, record: RunRecord | None, events: list[dict[str, Any]]
-) -> float | None:
-    """Statement end (Redshift's UpdatedAt) → the finish step starting in the resumed function."""
-    if not record or not record.statement_id:
-        return None
-    ended = operator.redshift.describe(record.statement_id).get("UpdatedAt")
-    started = next(
-        (
-            e.get("EventTimestamp")
-            for e in events
-            if e.get("Name") == "finish" and e.get("EventType") == "StepStarted"
-        ),
-        None,
-    )
-    if not isinstance(ended, datetime) or not isinstance(started, datetime):
-        return None
-    return round((started - ended).total_seconds() * 1000, 1)

@@ -14,8 +14,6 @@ from rsbatch.config import Target
 from rsbatch_core.callbacks import CallbackSender, Delivery
 from rsbatch_core.errors import BadInputError, RsbatchError
 from rsbatch_core.models import CallbackPayload, ResumedBy, RunRecord, RunStatus
-from rsbatch_core.outcome import decide
-from rsbatch_core.redshift import RedshiftData, is_terminal
 from rsbatch_core.registry import RunRegistry
 from rsbatch_core.runkey import run_key
 
@@ -78,7 +76,6 @@ class Operator:
         self.target = target
         self.lambda_ = session.client("lambda")
         self.registry = RunRegistry(target.table, dynamodb=session.resource("dynamodb"))
-        self.redshift = RedshiftData(session.client("redshift-data"))
         self.sender = CallbackSender(self.lambda_)
 
     # -- start -------------------------------------------------------------
@@ -147,12 +144,30 @@ class Operator:
                 return events
             kwargs["Marker"] = page["NextMarker"]
 
+    def action(self, payload: dict[str, Any]) -> dict[str, Any]:
+        """Run an operator action as the durable function (it owns the statements), synchronously."""
+        response = self.lambda_.invoke(
+            FunctionName=self.target.function,
+            InvocationType="RequestResponse",
+            Payload=json.dumps(payload).encode(),
+        )
+        body = response["Payload"].read()
+        result: Any = json.loads(body) if body else {}
+        if response.get("FunctionError") or not isinstance(result, dict):
+            message = result.get("errorMessage") if isinstance(result, dict) else str(result)
+            raise OperatorError(f"action {payload['action']} failed: {message}")
+        if not result.get("ok"):
+            error = result.get("error") or {}
+            if error.get("type") == "BadInput":
+                raise BadInputError(str(error.get("message")))
+            raise OperatorError(str(error.get("message") or f"action {payload['action']} failed"))
+        return result
+
     def show(self, ref: str) -> dict[str, Any]:
         record = self.find(ref)
         statement: dict[str, Any] | None = None
         if record.statement_id:
-            statement = self.redshift.describe(record.statement_id)
-            statement.pop("ResponseMetadata", None)
+            statement = self.action({"action": "inspect", "run": record.run_key})["statement"]
         execution = self.execution(record.execution_arn)
         execution["Operations"] = durable_operations(self.history(record.execution_arn))
         return {"run": record, "statement": statement, "execution": execution}
@@ -173,36 +188,18 @@ class Operator:
 
     def cancel(self, ref: str) -> RunRecord:
         record = self.find(ref)
-        if not record.statement_id:
-            raise OperatorError(f"run {record.run_key} has no statement yet")
-        if not self.redshift.cancel(record.statement_id):
-            raise OperatorError(f"statement {record.statement_id} is not running (already ended?)")
+        self.action({"action": "cancel", "run": record.run_key})
         return record
 
     def reconcile(self, older_than: timedelta, dry_run: bool) -> list[ReconcileAction]:
         """For each WAITING run whose statement has ended, send the callback its event would have."""
-        cutoff = datetime.now(UTC) - older_than
-        actions = []
-        for record in self.registry.scan(RunStatus.WAITING):
-            if not record.statement_id or record.created_at > cutoff:
-                continue
-            description = self.redshift.describe(record.statement_id)
-            state = str(description.get("Status"))
-            if not is_terminal(description):
-                actions.append(ReconcileAction(record.run_key, record.statement_id, state, "skip", None))
-                continue
-            decision = decide(state, record.statement_id, ResumedBy.OPERATOR, description.get("Error"))
-            action = "succeed" if decision.success else "fail"
-            delivery = None
-            if not dry_run:
-                sent = (
-                    self.sender.succeed(record.callback_id, decision.payload)
-                    if decision.success
-                    else self.sender.fail(record.callback_id, decision.error_type or "", decision.payload)
-                )
-                delivery = sent.value
-            actions.append(ReconcileAction(record.run_key, record.statement_id, state, action, delivery))
-        return actions
+        result = self.action(
+            {"action": "reconcile", "older_than_seconds": int(older_than.total_seconds()), "dry_run": dry_run}
+        )
+        return [
+            ReconcileAction(a["run"], a["statement_id"], a["state"], a["action"], a["delivery"])
+            for a in result["actions"]
+        ]
 
     def _waiting(self, ref: str, force: bool) -> RunRecord:
         record = self.find(ref)

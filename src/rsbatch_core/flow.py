@@ -168,6 +168,7 @@ def _run_one(
     def finish(_: StepContext) -> dict[str, Any]:
         summary, latency_ms = _summarize(services, run, execution_arn, batch, statement_id, resumption)
         summary.execution_mode = request.execution_mode
+        summary.resume_latency_ms = latency_ms
         summary.committed_statements = _committed(summary)
         if summary.status is RunStatus.SUCCEEDED and max_rows > 0:
             summary.result = _result_rows(services, statement_id, summary, max_rows)

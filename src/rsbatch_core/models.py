@@ -112,6 +112,7 @@ class RunSummary(BaseModel):
     statements: list[StatementStats] = Field(default_factory=list)
     committed_statements: list[int] = Field(default_factory=list)
     result: ResultRows | None = None
+    resume_latency_ms: float | None = None  # statement end → this finish step
     error: RunError | None = None
 
 

@@ -464,9 +464,14 @@ def test_refuses_to_clean_a_folder_it_did_not_make(tmp_path: Path) -> None:
     precious = tmp_path / "precious"
     precious.mkdir()
     (precious / "keep.txt").write_text("mine")
-    done = _run(_script_copy(tmp_path), "--out", str(precious))
+    root = _script_copy(tmp_path)
+    done = _run(root, "--out", str(precious))
     assert done.returncode == 1
     assert "refusing to clean" in done.stderr
+    assert (precious / "keep.txt").read_text() == "mine"
+    done = _run(root, "--out", str(precious / "keep.txt"))
+    assert done.returncode == 1
+    assert "not a folder" in done.stderr
     assert (precious / "keep.txt").read_text() == "mine"
 
 

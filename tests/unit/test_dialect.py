@@ -53,14 +53,15 @@ def test_postgres_valid_sql_passes_through_verbatim(sql: str) -> None:
 
 
 def test_demo_schema_loses_its_physical_attributes_only() -> None:
-    orders, mart = split_statements((ROOT / "sql" / "local" / "schema.sql").read_text("utf-8"))
+    orders, mart, stage = split_statements((ROOT / "sql" / "local" / "schema.sql").read_text("utf-8"))
 
     out = to_postgres(orders)
 
     assert out.endswith("unit_price   DECIMAL(10,2) NOT NULL\n);")
     assert out.startswith("-- Demo schema")  # comments kept: only the attributes are cut
     assert squash(to_postgres(mart)).endswith("updated_at TIMESTAMP );")
-    for sql in (out, to_postgres(mart)):
+    assert squash(to_postgres(stage)).endswith("amount DECIMAL(12,2) NOT NULL );")
+    for sql in (out, to_postgres(mart), to_postgres(stage)):
         assert not {"DISTKEY", "SORTKEY", "DISTSTYLE"} & set(sql.upper().split())
         assert_postgres_parses(sql)
 

@@ -721,6 +721,8 @@ def test_durable_role_grants_exactly_what_it_calls(scenario: str) -> None:
         ("xray:PutTelemetryRecords", "*"),
         ("lambda:CheckpointDurableExecution", executions),
         ("lambda:GetDurableExecutionState", executions),
+        ("lambda:SendDurableExecutionCallbackSuccess", executions),  # the reconcile action
+        ("lambda:SendDurableExecutionCallbackFailure", executions),
         ("dynamodb:PutItem", "getatt:RunsTable.Arn"),
         ("dynamodb:UpdateItem", "getatt:RunsTable.Arn"),
         ("dynamodb:GetItem", "getatt:RunsTable.Arn"),
@@ -746,7 +748,6 @@ def test_listener_role_grants_exactly_what_it_calls(scenario: str) -> None:
         ("xray:PutTraceSegments", "*"),
         ("xray:PutTelemetryRecords", "*"),
         ("dynamodb:GetItem", "getatt:RunsTable.Arn"),
-        ("dynamodb:UpdateItem", "getatt:RunsTable.Arn"),
         ("lambda:SendDurableExecutionCallbackSuccess", executions),
         ("lambda:SendDurableExecutionCallbackFailure", executions),
         # Lambda sends failed async invocations to the on-failure destination as this role.

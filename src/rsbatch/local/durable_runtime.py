@@ -33,6 +33,8 @@ from aws_durable_execution_sdk_python_testing.web.routes import (
 from aws_durable_execution_sdk_python_testing.web.server import WebServer, WebServiceConfig
 
 ACCOUNT_ID = "123456789012"
+#: A synchronous invoke waits this long, like Lambda's maximum invocation time.
+INVOKE_TIMEOUT_SECONDS = 900
 REGION = "us-east-1"
 
 
@@ -70,16 +72,23 @@ class InvokeHandler(EndpointHandler):
         body = request.body if isinstance(request.body, bytes) else json.dumps(request.body).encode()
         payload = body.decode("utf-8") if body else "{}"
         arn, _ = self._runtime.start_execution(payload, headers.get("x-amz-durable-execution-name"))
-        status = 202 if headers.get("x-amz-invocation-type") == "Event" else 200
-        return HTTPResponse(
-            status_code=status,
-            headers={
-                "Content-Type": "application/json",
-                "X-Amz-Durable-Execution-Arn": arn,
-                "X-Amz-Executed-Version": "$LATEST",
-            },
-            body={},
-        )
+        response_headers = {
+            "Content-Type": "application/json",
+            "X-Amz-Durable-Execution-Arn": arn,
+            "X-Amz-Executed-Version": "$LATEST",
+        }
+        if headers.get("x-amz-invocation-type") == "Event":
+            return HTTPResponse(status_code=202, headers=response_headers, body={})
+        # RequestResponse: wait for the execution, answer with its result or its error.
+        if not self._runtime.wait(arn, timeout=INVOKE_TIMEOUT_SECONDS):
+            error = {"errorType": "TimeoutError", "errorMessage": "the execution did not end in time"}
+            return HTTPResponse(200, {**response_headers, "X-Amz-Function-Error": "Unhandled"}, error)
+        details = self._runtime.executor.get_execution_details(arn)
+        if details.error is not None:
+            error = {"errorType": details.error.type, "errorMessage": details.error.message}
+            return HTTPResponse(200, {**response_headers, "X-Amz-Function-Error": "Unhandled"}, error)
+        result = json.loads(details.result) if details.result else {}
+        return HTTPResponse(200, response_headers, result if isinstance(result, dict) else {"result": result})
 
 
 class LocalLambdaServer(WebServer):

@@ -10,7 +10,9 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import sys
 import time
+import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,6 +34,9 @@ REPO_ROOT = Path(__file__).resolve().parents[3]
 TABLE_NAME = "rsbatch-runs"
 WORKGROUP = "local"
 SQL_BUCKET = "rsbatch-local-sql"
+#: Access key ids the emulator sees: the Lambdas (in this process) vs an operator's terminal.
+FUNCTION_KEY = "rsbatch-function"
+OPERATOR_KEY = "rsbatch-operator"
 
 
 @dataclass(frozen=True)
@@ -74,7 +79,10 @@ class LocalStack:
         pattern = status_rule_pattern(load_template(self.options.template))
         _quiet_servers()
         self.warehouse.start()
-        self.redshift = RedshiftDataEmulator(self.warehouse, account=ACCOUNT_ID, region=REGION)
+        # As on AWS, only the identity that submitted a statement may describe or cancel it.
+        self.redshift = RedshiftDataEmulator(
+            self.warehouse, account=ACCOUNT_ID, region=REGION, enforce_owner=True
+        )
         self.redshift.start()
         self.dynamodb = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
         self.dynamodb.start()
@@ -125,9 +133,7 @@ class LocalStack:
             self.s3.stop()
         self.warehouse.stop()
         self._restore_env()
-        if self._log_stream:
-            self._log_stream.close()
-            self._log_stream = None
+        self._restore_lambda_logs()
         self.bus = self.runtime = self.redshift = self.dynamodb = self.s3 = None
 
     def __enter__(self) -> LocalStack:
@@ -147,20 +153,33 @@ class LocalStack:
 
     def _send_lambda_logs_to_file(self) -> None:
         """The Lambdas' JSON logs go where CloudWatch would be: a file, not the CLI's stdout."""
+        from rsbatch_core.observability import logger
+
         self.log_file.parent.mkdir(parents=True, exist_ok=True)
         stream = self.log_file.open("a", encoding="utf-8")
         self._log_stream = stream
-        from rsbatch_core.observability import logger
-
         handler = logger.registered_handler
         if isinstance(handler, logging.StreamHandler):
             handler.setStream(stream)
         logging.getLogger(logger.name).propagate = False
         sdk_handler = logging.StreamHandler(stream)
-        for name in ("aws_durable_execution_sdk_python", "aws_durable_execution_sdk_python_testing"):
+        for name in _SDK_LOGGERS:
             sdk_logger = logging.getLogger(name)
             sdk_logger.handlers = [sdk_handler]
             sdk_logger.propagate = False
+
+    def _restore_lambda_logs(self) -> None:
+        from rsbatch_core.observability import logger
+
+        handler = logger.registered_handler
+        if isinstance(handler, logging.StreamHandler) and handler.stream is self._log_stream:
+            handler.setStream(sys.stdout)
+        for name in _SDK_LOGGERS:
+            logging.getLogger(name).handlers = []
+            logging.getLogger(name).propagate = True
+        if self._log_stream:
+            self._log_stream.close()
+            self._log_stream = None
 
     # -- environment -------------------------------------------------------
 
@@ -172,8 +191,8 @@ class LocalStack:
             "AWS_ENDPOINT_URL_S3": self.s3.endpoint_url,
             "AWS_ENDPOINT_URL_REDSHIFT_DATA": self.redshift.endpoint_url,
             "AWS_ENDPOINT_URL_DYNAMODB": f"http://{host}:{port}",
-            "AWS_ACCESS_KEY_ID": os.environ.get("AWS_ACCESS_KEY_ID") or "local",
-            "AWS_SECRET_ACCESS_KEY": os.environ.get("AWS_SECRET_ACCESS_KEY") or "local",
+            "AWS_ACCESS_KEY_ID": OPERATOR_KEY,
+            "AWS_SECRET_ACCESS_KEY": "local",
             "AWS_DEFAULT_REGION": REGION,
             "RSBATCH_TABLE": TABLE_NAME,
             "RSBATCH_WORKGROUP": WORKGROUP,
@@ -188,7 +207,8 @@ class LocalStack:
         return env
 
     def _apply_env(self) -> None:
-        for key, value in self.env().items():
+        """This process is the Lambdas' world: it gets the function's identity, not the operator's."""
+        for key, value in {**self.env(), "AWS_ACCESS_KEY_ID": FUNCTION_KEY}.items():
             self._saved_env.setdefault(key, os.environ.get(key))
             os.environ[key] = value
         self._saved_env.setdefault("AWS_ENDPOINT_URL_LAMBDA", os.environ.get("AWS_ENDPOINT_URL_LAMBDA"))
@@ -204,6 +224,12 @@ class LocalStack:
     # -- data --------------------------------------------------------------
 
     def _create_table(self) -> None:
+        """A fresh registry per stack: moto keeps state per process; clear what a previous stack left."""
+        assert self.dynamodb is not None
+        host, port = self.dynamodb.get_host_and_port()
+        urllib.request.urlopen(
+            urllib.request.Request(f"http://{host}:{port}/moto-api/reset", method="POST"), timeout=10
+        ).close()
         client = boto3.client("dynamodb", region_name=REGION)
         client.create_table(
             TableName=TABLE_NAME,
@@ -235,6 +261,9 @@ class LocalStack:
         if desc["Status"] != "FINISHED":
             raise RuntimeError(f"SQL batch ended {desc['Status']}: {desc.get('Error')}")
         return desc
+
+
+_SDK_LOGGERS = ("aws_durable_execution_sdk_python", "aws_durable_execution_sdk_python_testing")
 
 
 def _quiet_servers() -> None:

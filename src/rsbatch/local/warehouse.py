@@ -21,6 +21,7 @@ import logging
 import os
 import signal
 import threading
+import time
 import warnings
 from pathlib import Path
 from types import FrameType, TracebackType
@@ -42,6 +43,7 @@ DEFAULT_DATABASE = "dev"
 
 _MAINTENANCE_DATABASE = "postgres"
 _STOP_SIGNALS = (signal.SIGTERM, signal.SIGHUP)
+_START_ATTEMPTS = 3
 # Warehouse objects of this process per data dir: the wheel hands them one shared server.
 _users: dict[Path, int] = {}
 _users_lock = threading.Lock()
@@ -203,14 +205,23 @@ class Warehouse:
         pgdata = self.pgdata
         with PostgresServer._lock:
             self._forget_dead_handles(pgdata)
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                server = get_server(pgdata, cleanup_mode="stop")
-        except Exception as exc:
-            raise WarehouseError(
-                f"embedded PostgreSQL failed to start in {pgdata}: {exc} (log: {pgdata / 'log'})"
-            ) from exc
+        for attempt in range(1, _START_ATTEMPTS + 1):
+            try:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    server = get_server(pgdata, cleanup_mode="stop")
+                break
+            except (ValueError, AssertionError) as exc:
+                # The wheel can read postmaster.pid while postgres is still writing it (seen
+                # under load); a second look finds the server running.
+                if attempt == _START_ATTEMPTS:
+                    raise WarehouseError(f"embedded PostgreSQL failed to start in {pgdata}: {exc}") from exc
+                log.warning("embedded PostgreSQL not ready (%s); retrying", exc)
+                time.sleep(0.5 * attempt)
+            except Exception as exc:
+                raise WarehouseError(
+                    f"embedded PostgreSQL failed to start in {pgdata}: {exc} (log: {pgdata / 'log'})"
+                ) from exc
         with _users_lock:
             _users[server.pgdata] = _users.get(server.pgdata, 0) + 1
         self._server = server

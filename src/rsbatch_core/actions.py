@@ -1,0 +1,113 @@
+"""Operator actions that must run as the durable function's role.
+
+The Data API lets only the identity that submitted a statement describe or
+cancel it (`redshift-data:statement-owner-iam-userid`). So `rsbatch show`,
+`cancel` and `reconcile` start a short execution of the durable function
+(`{"action": …}`) instead of calling the Data API with the operator's own
+credentials. Each action is one step; expected failures come back as
+`{"ok": false, "error": …}` so the CLI can say what happened.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from typing import Any, Literal
+
+from aws_durable_execution_sdk_python import DurableContext, StepContext
+from aws_durable_execution_sdk_python.config import StepConfig
+from aws_durable_execution_sdk_python.retries import RetryPresets
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from rsbatch_core.callbacks import CallbackSender
+from rsbatch_core.errors import BadInputError, RsbatchError
+from rsbatch_core.models import ResumedBy, RunStatus
+from rsbatch_core.outcome import decide
+from rsbatch_core.redshift import RedshiftData, is_terminal
+from rsbatch_core.registry import RunNotFoundError, RunRegistry
+
+
+class ActionRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    action: Literal["inspect", "cancel", "reconcile"]
+    run: str | None = Field(default=None, min_length=1, max_length=2048)
+    older_than_seconds: int = Field(default=600, ge=0)
+    dry_run: bool = False
+
+
+def is_action(event: Any) -> bool:
+    return isinstance(event, dict) and "action" in event
+
+
+def run_action(
+    event: Any, context: DurableContext, registry: RunRegistry, redshift: RedshiftData, sender: CallbackSender
+) -> dict[str, Any]:
+    try:
+        request = ActionRequest.model_validate(event)
+    except ValidationError as exc:
+        raise BadInputError(f"invalid action: {exc.errors()[0]['msg']}") from None
+
+    def act(_: StepContext) -> dict[str, Any]:
+        try:
+            return {"ok": True, **perform(request, registry, redshift, sender)}
+        except (RunNotFoundError, BadInputError) as exc:
+            return {"ok": False, "error": {"type": "BadInput", "message": str(exc)}}
+        except RsbatchError as exc:
+            return {"ok": False, "error": {"type": type(exc).__name__, "message": str(exc)}}
+
+    # No retries: the operator sees the error and decides (a cancel or callback twice is harmless anyway).
+    return context.step(
+        act, name=f"action-{request.action}", config=StepConfig(retry_strategy=RetryPresets.none())
+    )
+
+
+def perform(
+    request: ActionRequest, registry: RunRegistry, redshift: RedshiftData, sender: CallbackSender
+) -> dict[str, Any]:
+    if request.action == "reconcile":
+        return {"actions": reconcile(registry, redshift, sender, request.older_than_seconds, request.dry_run)}
+    if not request.run:
+        raise BadInputError(f"action {request.action} needs a run")
+    record = registry.find(request.run)
+    if not record.statement_id:
+        raise RsbatchError(f"run {record.run_key} has no statement yet")
+    if request.action == "cancel":
+        if not redshift.cancel(record.statement_id):
+            raise RsbatchError(f"statement {record.statement_id} is not running (already ended?)")
+        return {"run": record.run_key, "statement_id": record.statement_id, "cancelled": True}
+    description = redshift.describe(record.statement_id)
+    description.pop("ResponseMetadata", None)
+    return {"run": record.run_key, "statement": json.loads(json.dumps(description, default=str))}
+
+
+def reconcile(
+    registry: RunRegistry,
+    redshift: RedshiftData,
+    sender: CallbackSender,
+    older_than_seconds: int,
+    dry_run: bool,
+) -> list[dict[str, Any]]:
+    """For each WAITING run whose statement has ended, send the callback its event would have."""
+    cutoff = datetime.now(UTC) - timedelta(seconds=older_than_seconds)
+    actions = []
+    for record in registry.scan(RunStatus.WAITING):
+        if not record.statement_id or record.created_at > cutoff:
+            continue
+        description = redshift.describe(record.statement_id)
+        state = str(description.get("Status"))
+        entry = {"run": record.run_key, "statement_id": record.statement_id, "state": state}
+        if not is_terminal(description):
+            actions.append({**entry, "action": "skip", "delivery": None})
+            continue
+        decision = decide(state, record.statement_id, ResumedBy.OPERATOR, description.get("Error"))
+        delivery = None
+        if not dry_run:
+            sent = (
+                sender.succeed(record.callback_id, decision.payload)
+                if decision.success
+                else sender.fail(record.callback_id, decision.error_type or "", decision.payload)
+            )
+            delivery = sent.value
+        actions.append({**entry, "action": "succeed" if decision.success else "fail", "delivery": delivery})
+    return actions
