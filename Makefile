@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 SQL ?= query.sql
 
-.PHONY: setup run test lint validate-template bench build deploy invoke clean
+.PHONY: setup run test pytest lint validate-template bench build deploy invoke clean
 
 setup: $(STAMP)
 
@@ -18,8 +18,13 @@ $(STAMP): pyproject.toml
 run: setup
 	$(BIN)/rsbatch run $(SQL) --local
 
-test: setup lint validate-template
-	$(BIN)/pytest -q
+# The template tools install into their own venvs while the tests run (output kept per target).
+test: setup lint
+	$(MAKE) --no-print-directory -j2 --output-sync=target validate-template pytest
+
+# Tests mostly wait on servers and timeouts, so four workers fit on two cores.
+pytest: setup
+	$(BIN)/pytest -q -n 4 --dist loadfile
 
 lint: setup
 	$(BIN)/ruff check .
