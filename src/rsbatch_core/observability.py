@@ -15,9 +15,12 @@ from rsbatch_core.models import RunStatus, RunSummary
 
 NAMESPACE = "rsbatch"
 
-logger = Logger(service=os.environ.get("POWERTOOLS_SERVICE_NAME") or "rsbatch-lambda")
-tracer = Tracer()
-metrics = Metrics(namespace=NAMESPACE)
+#: rsbatch-durable or rsbatch-listener on AWS (template); the alarms filter on it.
+SERVICE = os.environ.get("POWERTOOLS_SERVICE_NAME") or "rsbatch-lambda"
+
+logger = Logger(service=SERVICE)
+tracer = Tracer(service=SERVICE)
+metrics = Metrics(namespace=NAMESPACE, service=SERVICE)
 
 
 def bind_run(run: str) -> None:

@@ -1,0 +1,43 @@
+"""Metrics the alarms and dashboards rely on: names, units and dimensions."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from rsbatch_core.models import ResumedBy, RunStatus, RunSummary
+from rsbatch_core.observability import metrics, record_finished
+
+
+def emitted(out: str) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in out.splitlines() if line.startswith("{") and "_aws" in line]
+
+
+def summary(status: RunStatus, resumed_by: ResumedBy) -> RunSummary:
+    return RunSummary(
+        run="rsbatch-x",
+        status=status,
+        execution_arn="arn",
+        statement_id="s",
+        sql_file="q.sql",
+        resumed_by=resumed_by,
+    )
+
+
+def test_failed_run_metric_has_only_the_service_dimension(capsys: pytest.CaptureFixture[str]) -> None:
+    metrics.clear_metrics()
+    record_finished(summary(RunStatus.FAILED, ResumedBy.POLL), resume_latency_ms=1234.5)
+    metrics.flush_metrics()
+    docs = emitted(capsys.readouterr().out)
+
+    runs_failed = next(d for d in docs if "RunsFailed" in d)
+    (directive,) = runs_failed["_aws"]["CloudWatchMetrics"]
+    assert directive["Namespace"] == "rsbatch"
+    assert directive["Dimensions"] == [["service"]]  # what the RunsFailed alarm watches
+
+    latency = next(d for d in docs if "ResumeLatency" in d)
+    assert latency["ResumedBy"] == "poll" and latency["ResumeLatency"] == 1234.5
+    assert latency["_aws"]["CloudWatchMetrics"][0]["Metrics"][0]["Unit"] == "Milliseconds"
+    assert next(d for d in docs if "RunsResumed" in d)["ResumedBy"] == "poll"
