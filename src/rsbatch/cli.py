@@ -174,7 +174,8 @@ def default_sql_root() -> Path:
     "--events",
     default="",
     metavar="SPEC",
-    help="Local event faults: drop[=F], duplicate=N[@F], delay=S, reorder=S, fail=K (comma-separated).",
+    help="Local faults: drop[=F], duplicate=N[@F], delay=S, reorder=S, fail=K, restart, "
+    "crash-after-submit[=K] (comma-separated).",
 )
 @click.option("--timeout", type=click.IntRange(1), default=3600, show_default=True, help="Give up after S.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON document on stdout.")

@@ -56,21 +56,16 @@ def test_statement_finishes_before_the_submit_step_returns(harness: Harness, red
     harness.check(harness.run("query.sql"), "SUCCEEDED", resumed_by="event")
 
 
-def test_crash_after_submit_submits_one_batch(harness: Harness, redshift_adapter: Any) -> None:
-    real_submit = redshift_adapter.submit
-    crashes = []
-
-    def crash_once(batch: SqlBatch, *args: Any) -> str:
-        statement_id = real_submit(batch, *args)
-        if not crashes:
-            crashes.append(statement_id)
-            raise ConnectionError("crashed after BatchExecuteStatement returned")
-        return str(statement_id)
-
-    redshift_adapter.submit = crash_once
+def test_crash_after_submit_submits_one_batch(harness: Harness) -> None:
+    harness.faults(EventFaults(crash_after_submit=1))
     report = harness.run("query.sql")
-    assert crashes == [report["statement_id"]]  # the retry got the same statement back
-    harness.check(report, "SUCCEEDED")
+    harness.check(report, "SUCCEEDED")  # the retried step got the same statement back (ClientToken)
+    assert harness.stack.bus is not None and not harness.stack.bus.take_submit_crash()  # it did crash once
+
+
+def test_listener_restarting_before_every_event(harness: Harness) -> None:
+    harness.faults(EventFaults(restart_listener=True, duplicate=2))
+    harness.check(harness.run("query.sql"), "SUCCEEDED", resumed_by="event")
 
 
 def test_event_for_a_statement_that_is_not_ours(harness: Harness) -> None:

@@ -50,7 +50,7 @@ def test_faults_parse() -> None:
     assert EventFaults.parse("duplicate=2@0.1,reorder=3") == EventFaults(
         duplicate=2, duplicate_rate=0.1, reorder=3
     )
-    for bad in ("drop=2", "duplicate=0", "explode", "delay=x", "duplicate=2@3"):
+    for bad in ("drop=2", "duplicate=0", "explode", "delay=x", "duplicate=2@3", "restart=1"):
         with pytest.raises(ValueError, match="bad --events value"):
             EventFaults.parse(bad)
 

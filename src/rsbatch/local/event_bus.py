@@ -33,10 +33,13 @@ class EventFaults:
     delay: float = 0.0  # seconds before each delivery
     reorder: float = 0.0  # extra random delay, 0..SECONDS, per delivery: events overtake each other
     listener_failures: int = 0  # the listener raises on its first K deliveries
+    restart_listener: bool = False  # a cold start (fresh clients and settings) before each delivery
+    crash_after_submit: int = 0  # the submit step fails after BatchExecuteStatement returned, K times
 
     @classmethod
     def parse(cls, spec: str | None) -> EventFaults:
-        """`drop[=F]`, `duplicate=N[@F]`, `delay=S`, `reorder=S`, `fail=K`, comma-separated; '' = none."""
+        """`drop[=F]`, `duplicate=N[@F]`, `delay=S`, `reorder=S`, `fail=K`, `restart`,
+        `crash-after-submit[=K]`, comma-separated; '' = none."""
         values: dict[str, Any] = {}
         for part in (spec or "").split(","):
             part = part.strip()
@@ -58,6 +61,11 @@ class EventFaults:
                 elif name == "delay":
                     values["delay"] = float(raw)
                     ok = 0.0 <= values["delay"] <= 3600
+                elif name == "restart" and not raw:
+                    values["restart_listener"] = ok = True
+                elif name == "crash-after-submit":
+                    values["crash_after_submit"] = int(raw) if raw else 1
+                    ok = 0 <= values["crash_after_submit"] <= 100
                 elif name == "fail":
                     values["listener_failures"] = int(raw) if raw else 1
                     ok = 0 <= values["listener_failures"] <= 100
@@ -68,7 +76,7 @@ class EventFaults:
             if not ok:
                 raise ValueError(
                     f"bad --events value {part!r}: use drop[=FRACTION], duplicate=N[@FRACTION], "
-                    "delay=SECONDS, reorder=SECONDS, fail=K, comma-separated"
+                    "delay=SECONDS, reorder=SECONDS, fail=K, restart, crash-after-submit[=K], comma-separated"
                 )
         return cls(**values)
 
@@ -92,6 +100,7 @@ class EventBus:
         pattern: dict[str, Any],
         target: Target,
         faults: EventFaults | None = None,
+        on_restart: Callable[[], None] | None = None,
         max_attempts: int = 3,
         retry_backoff: float = 0.2,
         seed: int | None = None,
@@ -104,6 +113,8 @@ class EventBus:
         self._random = random.Random(seed)
         self._lock = threading.Lock()
         self._failures_left = self.faults.listener_failures
+        self._crashes_left = self.faults.crash_after_submit
+        self._on_restart = on_restart
         self._pool = ThreadPoolExecutor(max_workers=32, thread_name_prefix="event-bus")
         self._pending = 0
         self._idle = threading.Condition(self._lock)
@@ -114,6 +125,15 @@ class EventBus:
         with self._lock:
             self.faults = faults
             self._failures_left = faults.listener_failures
+            self._crashes_left = faults.crash_after_submit
+
+    def take_submit_crash(self) -> bool:
+        """True if the submit that just returned should crash now (`crash-after-submit`)."""
+        with self._lock:
+            if self._crashes_left <= 0:
+                return False
+            self._crashes_left -= 1
+            return True
 
     def publish(self, event: Event) -> None:
         """Called by the Redshift emulator for each terminal statement submitted WithEvent."""
@@ -154,6 +174,8 @@ class EventBus:
                 time.sleep(delay)
             for attempt in range(1, self._max_attempts + 1):
                 try:
+                    if self.faults.restart_listener and self._on_restart:
+                        self._on_restart()
                     self._maybe_fail()
                     self._target(event)
                 except Exception:

@@ -113,8 +113,10 @@ class LocalStack:
             pattern,
             lambda event: status_listener.app.handler(event, listener_context),
             self.options.events,
+            on_restart=status_listener.app._adapters.cache_clear,
         )
         self.redshift.subscribe(self.bus.publish)
+        _crash_after_submit(durable_fn.app.services().redshift, self.bus)
 
     def stop(self) -> None:
         """Stop in reverse order; safe to call twice or after a failed start."""
@@ -269,6 +271,20 @@ _SDK_LOGGERS = ("aws_durable_execution_sdk_python", "aws_durable_execution_sdk_p
 def _quiet_servers() -> None:
     """Request logs of the local servers are noise in a terminal."""
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
+
+
+def _crash_after_submit(adapter: Any, bus: EventBus) -> None:
+    """The `crash-after-submit` fault: the batch is submitted, then the step fails, as if the
+    function died before checkpointing. Wraps the adapter instance; the Lambda code is unchanged."""
+    submit = adapter.submit
+
+    def submit_then_maybe_crash(*args: Any, **kwargs: Any) -> str:
+        statement_id = str(submit(*args, **kwargs))
+        if bus.take_submit_crash():
+            raise ConnectionError(f"injected crash after BatchExecuteStatement returned {statement_id}")
+        return statement_id
+
+    adapter.submit = submit_then_maybe_crash
 
 
 def _lambda_context(function_name: str) -> Any:
