@@ -1,1 +1,1 @@
-"""Benchmarks (not tests): run one with ``python -m bench.<name>``."""
+"""Benchmarks (not tests): `python -m bench` (`make bench`) runs them all, `python -m bench.<name>` one."""

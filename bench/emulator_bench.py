@@ -211,17 +211,18 @@ def run(latency_runs: int, concurrency: int, throughput_statements: int) -> list
     return rows
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> list[tuple[str, str, str]]:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--latency-runs", type=int, default=200)
     parser.add_argument("--concurrency", type=int, default=50)
     parser.add_argument("--throughput-statements", type=int, default=1000)
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     rows = run(args.latency_runs, args.concurrency, args.throughput_statements)
     width = [max(len(r[i]) for r in rows) for i in range(3)]
     print("Redshift Data API emulator benchmark")
     for name, value, note in rows:
         print(f"  {name:<{width[0]}}  {value:>{width[1]}}  {note}")
+    return rows
 
 
 if __name__ == "__main__":

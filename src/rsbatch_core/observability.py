@@ -10,6 +10,7 @@ import os
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
+from aws_lambda_powertools.metrics.functions import is_metrics_disabled
 
 from rsbatch_core.models import RunStatus, RunSummary
 
@@ -37,6 +38,8 @@ def record_finished(summary: RunSummary, resume_latency_ms: float | None) -> Non
     """RunsSucceeded/RunsFailed by service only (the alarm's dimensions); the rest by ResumedBy."""
     name = "RunsSucceeded" if summary.status is RunStatus.SUCCEEDED else "RunsFailed"
     metrics.add_metric(name=name, unit=MetricUnit.Count, value=1)
+    if is_metrics_disabled():  # single_metric prints even when metrics are switched off
+        return
     dimensions = {**metrics.default_dimensions, "ResumedBy": summary.resumed_by.value}
     with single_metric(
         name="RunsResumed", unit=MetricUnit.Count, value=1, namespace=NAMESPACE, default_dimensions=dimensions

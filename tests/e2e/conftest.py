@@ -41,8 +41,11 @@ class Cli:
             time.sleep(0.2)
 
     def run_status(self, run: str) -> dict[str, Any]:
-        shown = self.json("show", run)
-        return dict(shown["run"])
+        """The registry item of one run (from `runs --json`: one call, no durable invoke)."""
+        return self.registry().get(run, {})
+
+    def registry(self) -> dict[str, dict[str, Any]]:
+        return {r["run_key"]: r for r in self.json("runs")}
 
 
 def _base_env(home: Path) -> dict[str, str]:

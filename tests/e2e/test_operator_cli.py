@@ -2,9 +2,18 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from tests.e2e.conftest import Cli
+
+pytestmark = pytest.mark.timeout(300)
+
+
+def _items(cli: Cli, runs: list[str]) -> list[dict[str, Any]]:
+    registry = cli.registry()
+    return [registry.get(r, {}) for r in runs]
 
 
 def test_local_up_prints_every_variable_a_second_terminal_needs(local_up: Cli) -> None:
@@ -20,7 +29,7 @@ def test_local_up_prints_every_variable_a_second_terminal_needs(local_up: Cli) -
 
 def test_waiting_runs_are_listed_then_cancelled_failed_and_succeeded(local_up: Cli) -> None:
     runs = [local_up.json("start", "examples/sleep.sql")["run"] for _ in range(3)]
-    local_up.wait_for(lambda: all(local_up.run_status(r).get("statement_id") for r in runs))
+    local_up.wait_for(lambda: all(item.get("statement_id") for item in _items(local_up, runs)))
 
     listed = {r["run_key"]: r for r in local_up.json("runs", "--status", "WAITING")}
     assert set(runs) <= listed.keys()
@@ -32,12 +41,15 @@ def test_waiting_runs_are_listed_then_cancelled_failed_and_succeeded(local_up: C
     assert local_up("fail", failed, "--message", "source data late").returncode == 0
     assert local_up("succeed", succeeded).returncode == 0
 
-    local_up.wait_for(lambda: all(local_up.run_status(r)["status"] != "WAITING" for r in runs))
-    assert local_up.run_status(cancelled)["status"] == "FAILED"
-    assert "aborted" in local_up.run_status(cancelled)["error"]
-    assert local_up.run_status(failed)["error"] == "source data late"
-    assert local_up.run_status(failed)["resumed_by"] == "operator"
-    assert local_up.run_status(succeeded)["status"] == "SUCCEEDED"
+    local_up.wait_for(
+        lambda: all(item.get("status") not in (None, "WAITING") for item in _items(local_up, runs))
+    )
+    final = local_up.registry()
+    assert final[cancelled]["status"] == "FAILED"
+    assert "aborted" in final[cancelled]["error"]
+    assert final[failed]["error"] == "source data late"
+    assert final[failed]["resumed_by"] == "operator"
+    assert final[succeeded]["status"] == "SUCCEEDED"
 
     again = local_up("succeed", succeeded)
     assert again.returncode == 1 and "not WAITING" in again.stderr

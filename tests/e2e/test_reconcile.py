@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import pytest
+
 from tests.e2e.conftest import Cli
+
+pytestmark = pytest.mark.timeout(300)
 
 LOCAL_UP_FLAGS = ("--events", "drop", "--callback-timeout", "600")
 

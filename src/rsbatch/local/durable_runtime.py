@@ -94,6 +94,9 @@ class InvokeHandler(EndpointHandler):
 class LocalLambdaServer(WebServer):
     """The SDK's web server plus our Invoke route."""
 
+    #: socketserver's default backlog of 5 overflows when hundreds of runs start at once.
+    request_queue_size = 256
+
     def __init__(self, config: WebServiceConfig, runtime: DurableRuntime) -> None:
         self._runtime = runtime
         super().__init__(config=config, executor=runtime.executor)

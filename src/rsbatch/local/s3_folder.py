@@ -71,6 +71,7 @@ class _Handler(BaseHTTPRequestHandler):
 
 class S3FolderServer(ThreadingHTTPServer):
     daemon_threads = True
+    request_queue_size = 256
 
     def __init__(self, root: Path, host: str = "127.0.0.1", port: int = 0) -> None:
         self.root = root
