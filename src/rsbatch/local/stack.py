@@ -12,7 +12,6 @@ import logging
 import os
 import sys
 import time
-import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,9 +19,9 @@ from types import SimpleNamespace
 from typing import Any, TextIO
 
 import boto3
-from moto.moto_server.threaded_moto_server import ThreadedMotoServer
 
 from rsbatch.local.durable_runtime import ACCOUNT_ID, REGION, DurableRuntime
+from rsbatch.local.dynamodb import DynamoDBServer
 from rsbatch.local.event_bus import EventBus, EventFaults
 from rsbatch.local.redshift_data import RedshiftDataEmulator
 from rsbatch.local.s3_folder import S3FolderServer
@@ -58,7 +57,7 @@ class LocalStack:
         self.options = options
         self.warehouse = Warehouse(options.home, url=options.postgres_url)
         self.redshift: RedshiftDataEmulator | None = None
-        self.dynamodb: ThreadedMotoServer | None = None
+        self.dynamodb: DynamoDBServer | None = None
         self.runtime: DurableRuntime | None = None
         self.bus: EventBus | None = None
         self.s3: S3FolderServer | None = None
@@ -84,8 +83,7 @@ class LocalStack:
             self.warehouse, account=ACCOUNT_ID, region=REGION, enforce_owner=True
         )
         self.redshift.start()
-        self.dynamodb = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-        self.dynamodb.start()
+        self.dynamodb = DynamoDBServer().start()
         (self.s3_root / SQL_BUCKET).mkdir(parents=True, exist_ok=True)
         self.s3 = S3FolderServer(self.s3_root).start()
         self._apply_env()
@@ -188,11 +186,10 @@ class LocalStack:
     def env(self) -> dict[str, str]:
         """Every variable a second terminal (or the Lambda code) needs to use this stack."""
         assert self.redshift and self.dynamodb and self.s3
-        host, port = self.dynamodb.get_host_and_port()
         env = {
             "AWS_ENDPOINT_URL_S3": self.s3.endpoint_url,
             "AWS_ENDPOINT_URL_REDSHIFT_DATA": self.redshift.endpoint_url,
-            "AWS_ENDPOINT_URL_DYNAMODB": f"http://{host}:{port}",
+            "AWS_ENDPOINT_URL_DYNAMODB": self.dynamodb.endpoint_url,
             "AWS_ACCESS_KEY_ID": OPERATOR_KEY,
             "AWS_SECRET_ACCESS_KEY": "local",
             "AWS_DEFAULT_REGION": REGION,
@@ -226,12 +223,6 @@ class LocalStack:
     # -- data --------------------------------------------------------------
 
     def _create_table(self) -> None:
-        """A fresh registry per stack: moto keeps state per process; clear what a previous stack left."""
-        assert self.dynamodb is not None
-        host, port = self.dynamodb.get_host_and_port()
-        urllib.request.urlopen(
-            urllib.request.Request(f"http://{host}:{port}/moto-api/reset", method="POST"), timeout=10
-        ).close()
         client = boto3.client("dynamodb", region_name=REGION)
         client.create_table(
             TableName=TABLE_NAME,
