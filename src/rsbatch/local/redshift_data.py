@@ -210,6 +210,21 @@ class _Request:
 # -- statements ------------------------------------------------------------------------------
 
 
+def _progress(stmt: _Sub | _Statement) -> dict[str, Any]:
+    """The fields DescribeStatement shows for a statement and for each of its sub-statements."""
+    return {
+        "Id": stmt.id,
+        "Status": stmt.status,
+        "CreatedAt": stmt.created_at,
+        "UpdatedAt": stmt.updated_at,
+        "Duration": stmt.duration_ns,
+        "HasResultSet": stmt.has_result_set,
+        "ResultRows": stmt.result_rows,
+        "ResultSize": stmt.result_size,
+        "RedshiftQueryId": stmt.query_id,
+    }
+
+
 @dataclass(eq=False)
 class _Sub:
     """One SQL of a statement (an ExecuteStatement has exactly one, never shown as such)."""
@@ -235,18 +250,7 @@ class _Sub:
             self.error = error
 
     def describe(self) -> dict[str, Any]:
-        out: dict[str, Any] = {
-            "Id": self.id,
-            "Status": self.status,
-            "QueryString": self.sql,
-            "CreatedAt": self.created_at,
-            "UpdatedAt": self.updated_at,
-            "Duration": self.duration_ns,
-            "HasResultSet": self.has_result_set,
-            "ResultRows": self.result_rows,
-            "ResultSize": self.result_size,
-            "RedshiftQueryId": self.query_id,
-        }
+        out: dict[str, Any] = {**_progress(self), "QueryString": self.sql}
         if self.error is not None:
             out["Error"] = self.error
         return out
@@ -304,16 +308,8 @@ class _Statement:
 
     def describe(self) -> dict[str, Any]:
         out: dict[str, Any] = {
-            "Id": self.id,
-            "Status": self.status,
-            "CreatedAt": self.created_at,
-            "UpdatedAt": self.updated_at,
-            "Duration": self.duration_ns,
-            "HasResultSet": self.has_result_set,
-            "ResultRows": self.result_rows,
-            "ResultSize": self.result_size,
+            **_progress(self),
             "RedshiftPid": self.redshift_pid,
-            "RedshiftQueryId": self.query_id,
             "ResultFormat": "JSON",
             **self.target,
         }
