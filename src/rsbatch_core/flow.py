@@ -138,7 +138,9 @@ def _run_one(
 ) -> dict[str, Any]:
     """One batch: callback, register + submit, wait in rounds, finish from Redshift's record."""
     settings = services.settings
-    timeout = request.callback_timeout_seconds or settings.callback_timeout_seconds
+    timeout = min(
+        request.callback_timeout_seconds or settings.callback_timeout_seconds, settings.deadline_seconds
+    )
     suffix = "" if index == 1 else f"-b{index}"
     callback = context.create_callback(f"wait{suffix}-1", _callback_config(timeout))
     parameters = for_batch(batch, request.parameter_values)
@@ -220,6 +222,7 @@ def _wait_rounds(
     """Suspend on callbacks until someone resumes us, the poll sees an end, or the deadline."""
     settings = services.settings
     round_no = 1
+    last_check = submitted["submitted_at"]
     while True:
         try:
             payload = parse_payload(callback.result())
@@ -233,7 +236,8 @@ def _wait_rounds(
             logger.info("no callback this round, checking the statement", extra={"round": round_no})
 
         round_no += 1
-        timeout = min(timeout * 2, settings.max_callback_timeout_seconds)
+        remaining = settings.deadline_seconds - (last_check - submitted["submitted_at"])
+        timeout = int(min(timeout * 2, settings.max_callback_timeout_seconds, max(remaining, 1)))
         callback = context.create_callback(f"wait{suffix}-{round_no}", _callback_config(timeout))
         new_callback_id = callback.callback_id
 
@@ -248,8 +252,8 @@ def _wait_rounds(
         checked = context.step(check, name=f"check{suffix}-{round_no}", config=STEP_CONFIG)
         if checked["status"] in ("FINISHED", "FAILED", "ABORTED"):
             return Resumption(resumed_by=ResumedBy.POLL, success=None)
-        elapsed = checked["now"] - submitted["submitted_at"]
-        if elapsed >= settings.max_wait_seconds:
+        last_check = checked["now"]
+        if last_check - submitted["submitted_at"] >= settings.deadline_seconds:
             return Resumption(resumed_by=ResumedBy.POLL, success=None, deadline_passed=True)
 
 
@@ -287,7 +291,7 @@ def _summarize(
         services.redshift.cancel(statement_id)
         error = RunError(
             type="DeadlineExceeded",
-            message=f"no end after {services.settings.max_wait_seconds} s; statement cancelled",
+            message=f"no end after {services.settings.deadline_seconds} s; statement cancelled",
         )
     else:
         state = redshift_status if is_terminal(description) else resumption.payload.state

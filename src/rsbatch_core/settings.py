@@ -74,6 +74,8 @@ class Settings(BaseModel):
     max_callback_timeout_seconds: int = Field(default=4 * 3600, ge=1, le=86_400)
     #: Give up (cancel, fail) once a statement has run this long; Redshift's own limit is 24 h.
     max_wait_seconds: int = Field(default=24 * 3600 + 600, ge=1)
+    #: The durable execution's own timeout (DurableConfig); we must give up before it hits.
+    execution_timeout_seconds: int | None = Field(default=None, ge=1)
     #: How long run items stay in the registry (DynamoDB TTL).
     retention_days: int = Field(default=30, ge=1, le=3650)
     #: Rows of a final SELECT kept in the summary.
@@ -92,6 +94,7 @@ class Settings(BaseModel):
             ("callback_timeout_seconds", "RSBATCH_CALLBACK_TIMEOUT_SECONDS"),
             ("max_callback_timeout_seconds", "RSBATCH_MAX_CALLBACK_TIMEOUT_SECONDS"),
             ("max_wait_seconds", "RSBATCH_MAX_WAIT_SECONDS"),
+            ("execution_timeout_seconds", "RSBATCH_EXECUTION_TIMEOUT_SECONDS"),
             ("retention_days", "RSBATCH_RETENTION_DAYS"),
             ("max_result_rows", "RSBATCH_MAX_RESULT_ROWS"),
             ("sql_bucket", "RSBATCH_SQL_BUCKET"),
@@ -103,6 +106,14 @@ class Settings(BaseModel):
             return cls.model_validate(raw)
         except ValidationError as exc:
             raise SettingsError(_describe("settings", exc)) from None
+
+    @property
+    def deadline_seconds(self) -> int:
+        """How long a batch may wait: the max wait, and 5 min inside the execution timeout
+        (so the run can still cancel its statement and record FAILED before it is stopped)."""
+        if self.execution_timeout_seconds is None:
+            return self.max_wait_seconds
+        return max(1, min(self.max_wait_seconds, self.execution_timeout_seconds - 300))
 
     @cached_property
     def target(self) -> RedshiftTarget:
@@ -130,6 +141,7 @@ _ENV_NAMES = {
     "callback_timeout_seconds": "RSBATCH_CALLBACK_TIMEOUT_SECONDS",
     "max_callback_timeout_seconds": "RSBATCH_MAX_CALLBACK_TIMEOUT_SECONDS",
     "max_wait_seconds": "RSBATCH_MAX_WAIT_SECONDS",
+    "execution_timeout_seconds": "RSBATCH_EXECUTION_TIMEOUT_SECONDS",
     "retention_days": "RSBATCH_RETENTION_DAYS",
     "max_result_rows": "RSBATCH_MAX_RESULT_ROWS",
     "sql_bucket": "RSBATCH_SQL_BUCKET",

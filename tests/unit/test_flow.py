@@ -155,6 +155,28 @@ def test_operator_failure_cancels_a_running_statement(
     assert registry.find(fake.only_statement()).resumed_by is ResumedBy.OPERATOR
 
 
+def test_a_statement_that_never_ends_is_cancelled_at_the_deadline(
+    registry: RunRegistry, fake: FakeRedshift, sql_root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("RSBATCH_WORKGROUP", "wg")
+    # An execution timeout of 302 s leaves a 2 s deadline (5 min margin): rounds of 1 s, then give up.
+    settings = Settings(table="runs", sql_root=sql_root, execution_timeout_seconds=302)
+    services = Services(settings=settings, registry=registry, redshift=fake, sql=SqlSource(sql_root))  # type: ignore[arg-type]
+
+    @durable_execution
+    def handler(event: Any, context: DurableContext) -> dict[str, Any]:
+        return run_batch(event, context, services)
+
+    with DurableFunctionTestRunner(handler, skip_time=True) as deadline_runner:
+        result = deadline_runner.wait_for_result(
+            start(deadline_runner, sql_file="query.sql", callback_timeout_seconds=1), timeout=30
+        )
+    assert result.status.value == "FAILED"
+    assert "no end after 2 s" in (result.error.message or "")  # type: ignore[union-attr]
+    assert fake.cancelled == [fake.only_statement()]
+    assert registry.find(fake.only_statement()).status is RunStatus.FAILED
+
+
 @pytest.mark.parametrize(
     "event",
     [

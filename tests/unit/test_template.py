@@ -433,6 +433,7 @@ def test_durable_function_contract() -> None:
         "RSBATCH_DB_USER": "",
         "RSBATCH_SECRET_ARN": "",
         "RSBATCH_CALLBACK_TIMEOUT_SECONDS": "900",
+        "RSBATCH_EXECUTION_TIMEOUT_SECONDS": "90000",
         "RSBATCH_SQL_BUCKET": "",
         "RSBATCH_SQL_PREFIX": "",
         "POWERTOOLS_SERVICE_NAME": "rsbatch-durable",

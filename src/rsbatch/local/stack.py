@@ -198,6 +198,7 @@ class LocalStack:
             "RSBATCH_DATABASE": "dev",
             "RSBATCH_SQL_ROOT": str(self.options.sql_root),
             "RSBATCH_CALLBACK_TIMEOUT_SECONDS": str(self.options.callback_timeout_seconds),
+            "RSBATCH_EXECUTION_TIMEOUT_SECONDS": str(self.options.execution_timeout_seconds),
             "RSBATCH_SQL_BUCKET": SQL_BUCKET,
         }
         if self.runtime:
