@@ -10,7 +10,7 @@ from aws_durable_execution_sdk_python import DurableContext, durable_execution
 from rsbatch_core.actions import is_action, run_action
 from rsbatch_core.callbacks import CallbackSender
 from rsbatch_core.flow import Services, run_batch
-from rsbatch_core.observability import metrics, tracer
+from rsbatch_core.observability import logger, metrics, tracer
 from rsbatch_core.redshift import RedshiftData
 from rsbatch_core.registry import RunRegistry
 from rsbatch_core.settings import Settings
@@ -43,4 +43,8 @@ def run(event: Any, context: DurableContext) -> dict[str, Any]:
 
 
 #: Metrics flush once per invocation; they are recorded inside steps, so replays add none.
-handler = tracer.capture_lambda_handler(metrics.log_metrics(durable_execution(run)))
+#: Responses stay out of X-Ray: they can hold result rows and SQL parameters.
+handler = tracer.capture_lambda_handler(
+    logger.inject_lambda_context(clear_state=True)(metrics.log_metrics(durable_execution(run))),
+    capture_response=False,
+)

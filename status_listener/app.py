@@ -20,7 +20,7 @@ def _adapters() -> tuple[RunRegistry, CallbackSender]:
     return RunRegistry(settings.table, settings.retention_days), CallbackSender()
 
 
-@tracer.capture_lambda_handler
+@tracer.capture_lambda_handler(capture_response=False)
 @logger.inject_lambda_context(clear_state=True)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, str]:
     registry, sender = _adapters()

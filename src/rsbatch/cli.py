@@ -55,6 +55,10 @@ def errors_handled(fn: F) -> F:
             raise Failed(str(exc)) from None
         except (ClientError, BotoCoreError) as exc:
             raise Failed(f"AWS call failed: {exc}") from None
+        except TimeoutError as exc:
+            raise Failed(str(exc) or "timed out") from None
+        except (OSError, RuntimeError) as exc:  # the local stack could not start, a port, a disk
+            raise Failed(f"{type(exc).__name__}: {exc}") from None
 
     return wrapper  # type: ignore[return-value]
 

@@ -11,7 +11,7 @@ from typing import Any
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
-from rsbatch_core.errors import BadInputError
+from rsbatch_core.errors import BadInputError, RsbatchError
 
 DEFAULT_STACK = "rsbatch"
 
@@ -62,11 +62,15 @@ def resolve_target(*, local: bool, stack: str | None, region: str | None, profil
 def _stack_outputs(session: Any, stack: str) -> dict[str, str]:
     try:
         described = session.client("cloudformation").describe_stacks(StackName=stack)
-    except (ClientError, BotoCoreError) as exc:
-        raise BadInputError(
-            f"cannot read stack {stack!r} ({exc}); deploy with `make deploy`, pass --stack, "
-            "or set RSBATCH_TABLE and RSBATCH_FUNCTION"
-        ) from None
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") == "ValidationError":  # no such stack
+            raise BadInputError(
+                f"no stack {stack!r} ({exc}); deploy with `make deploy`, pass --stack, "
+                "or set RSBATCH_TABLE and RSBATCH_FUNCTION"
+            ) from None
+        raise RsbatchError(f"cannot read stack {stack!r}: {exc}") from None
+    except BotoCoreError as exc:  # no credentials, no network
+        raise RsbatchError(f"cannot read stack {stack!r}: {exc}") from None
     outputs = {o["OutputKey"]: o["OutputValue"] for o in described["Stacks"][0].get("Outputs", [])}
     missing = {"RunsTableName", "DurableFunctionAliasArn"} - outputs.keys()
     if missing:

@@ -175,14 +175,22 @@ class Operator:
     # -- act ---------------------------------------------------------------
 
     def succeed(self, ref: str, result: str | None, force: bool) -> RunRecord:
+        """Resume a run as succeeded; only once its statement FINISHED, unless forced."""
         record = self._waiting(ref, force)
-        payload = CallbackPayload(resumed_by=ResumedBy.OPERATOR, state="FINISHED", message=result)
+        if record.statement_id and not force:
+            status = self.action({"action": "inspect", "run": record.run_key})["statement"].get("Status")
+            if status != "FINISHED":
+                raise OperatorError(
+                    f"run {record.run_key}: its statement is {status}, not FINISHED; succeeding it now "
+                    "could report data that never commits. Wait, `rsbatch fail` it, or use --force"
+                )
+        payload = CallbackPayload(resumed_by=ResumedBy.OPERATOR, result=result)
         self._delivered(record, self.sender.succeed(record.callback_id, payload))
         return record
 
     def fail(self, ref: str, message: str, error_type: str, force: bool) -> RunRecord:
         record = self._waiting(ref, force)
-        payload = CallbackPayload(resumed_by=ResumedBy.OPERATOR, message=message)
+        payload = CallbackPayload(resumed_by=ResumedBy.OPERATOR, message=message, error_type=error_type)
         self._delivered(record, self.sender.fail(record.callback_id, error_type, payload))
         return record
 
@@ -213,7 +221,8 @@ class Operator:
     def _delivered(record: RunRecord, delivery: Delivery) -> None:
         if delivery is Delivery.ALREADY_CLOSED:
             raise OperatorError(
-                f"run {record.run_key}: its callback is already closed (the run resumed or timed out)"
+                f"run {record.run_key}: its callback is already closed (the run resumed, or a round of "
+                "waiting just ended and re-armed it); check `rsbatch show` and try again"
             )
 
 

@@ -101,13 +101,6 @@ def reconcile(
             actions.append({**entry, "action": "skip", "delivery": None})
             continue
         decision = decide(state, record.statement_id, ResumedBy.OPERATOR, description.get("Error"))
-        delivery = None
-        if not dry_run:
-            sent = (
-                sender.succeed(record.callback_id, decision.payload)
-                if decision.success
-                else sender.fail(record.callback_id, decision.error_type or "", decision.payload)
-            )
-            delivery = sent.value
+        delivery = None if dry_run else sender.send(record.callback_id, decision).value
         actions.append({**entry, "action": "succeed" if decision.success else "fail", "delivery": delivery})
     return actions

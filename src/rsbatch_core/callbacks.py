@@ -15,6 +15,7 @@ from botocore.exceptions import ClientError
 
 from rsbatch_core.models import CallbackPayload
 from rsbatch_core.observability import logger
+from rsbatch_core.outcome import CallbackDecision
 
 #: AWS says CallbackTimeoutException; the SDK's local runner answers 404 (ResourceNotFound).
 _CLOSED_CODES = frozenset({"CallbackTimeoutException", "ResourceNotFoundException"})
@@ -52,6 +53,12 @@ class CallbackSender:
             callback_id,
             lambda: self._client.send_durable_execution_callback_failure(CallbackId=callback_id, Error=error),
         )
+
+    def send(self, callback_id: str, decision: CallbackDecision) -> Delivery:
+        """Success or failure, as `outcome.decide` chose it."""
+        if decision.success:
+            return self.succeed(callback_id, decision.payload)
+        return self.fail(callback_id, decision.error_type or "", decision.payload)
 
     def _send(self, action: str, callback_id: str, call: Any) -> Delivery:
         try:

@@ -14,6 +14,11 @@ duration (then linearly past the cap).
 Re-arming before describing closes the race with a late event: an event sent
 before the re-arm reaches a closed callback, but then the describe sees the
 terminal state; an event sent after it reaches the new callback.
+
+Rounds are sized so the run gives up (cancels its statement, records FAILED)
+before the deadline, itself inside the execution timeout: a run always
+records its own end. A step that fails for good (permission, expired
+statement) still marks the run FAILED before the execution fails.
 """
 
 from __future__ import annotations
@@ -28,8 +33,10 @@ from aws_durable_execution_sdk_python import (
     CallbackTimeoutError,
     DurableContext,
     StepContext,
+    StepError,
 )
 from aws_durable_execution_sdk_python.config import CallbackConfig, Duration, StepConfig
+from aws_durable_execution_sdk_python.context import Callback
 
 from rsbatch_core.callbacks import parse_payload
 from rsbatch_core.errors import BatchFailedError
@@ -76,6 +83,26 @@ class Resumption:
     payload: CallbackPayload = field(default_factory=CallbackPayload)
     deadline_passed: bool = False
 
+    @property
+    def manual(self) -> bool:
+        """A person decided (rsbatch succeed/fail, the AWS CLI); reconcile relays Redshift's state."""
+        return self.resumed_by is ResumedBy.OPERATOR and self.success is not None and not self.payload.state
+
+
+@dataclass(frozen=True)
+class BatchContext:
+    """What one batch of a run needs to know about the run."""
+
+    run: str
+    index: int
+    execution_arn: str
+    target: RedshiftTarget
+    started_at: float | None  # when the run's first batch was submitted (the deadline counts from it)
+
+    @property
+    def suffix(self) -> str:
+        return "" if self.index == 1 else f"-b{self.index}"
+
 
 def run_batch(event: Any, context: DurableContext, services: Services) -> dict[str, Any]:
     """The whole run: every batch in order, stopping at the first failure.
@@ -90,19 +117,20 @@ def run_batch(event: Any, context: DurableContext, services: Services) -> dict[s
     run = run_key(execution_arn)
     bind_run(run)
     batches = _load_batches(request, context, services)
-    parameters = request.parameter_values
-    check_parameters(batches, parameters)
+    check_parameters(batches, request.parameter_values)
 
     summaries: list[dict[str, Any]] = []
+    started_at: float | None = None
     for index, batch in enumerate(batches, start=1):
         batch_run = run if index == 1 else f"{run}-{index}"
-        summary = _run_one(context, services, request, batch, batch_run, index, execution_arn, target)
+        where = BatchContext(batch_run, index, execution_arn, target, started_at)
+        summary, started_at = _run_one(context, services, request, batch, where)
         summaries.append(summary)
         if summary["status"] == RunStatus.FAILED.value:
             error = summary.get("error") or {}
-            where = f"batch {index} ({batch.name}): " if len(batches) > 1 else ""
+            prefix = f"batch {index} ({batch.name}): " if len(batches) > 1 else ""
             raise BatchFailedError(
-                where + (error.get("message") or "the batch failed"), error.get("statement_index")
+                prefix + (error.get("message") or "the batch failed"), error.get("statement_index")
             )
     if len(batches) == 1:
         return summaries[0]
@@ -131,17 +159,17 @@ def _run_one(
     services: Services,
     request: RunRequest,
     batch: SqlBatch,
-    run: str,
-    index: int,
-    execution_arn: str,
-    target: RedshiftTarget,
-) -> dict[str, Any]:
-    """One batch: callback, register + submit, wait in rounds, finish from Redshift's record."""
+    where: BatchContext,
+) -> tuple[dict[str, Any], float]:
+    """One batch: callback, register + submit, wait in rounds, finish from Redshift's record.
+
+    Returns the summary and when the run's deadline clock started.
+    """
     settings = services.settings
+    run, suffix = where.run, where.suffix
     timeout = min(
         request.callback_timeout_seconds or settings.callback_timeout_seconds, settings.deadline_seconds
     )
-    suffix = "" if index == 1 else f"-b{index}"
     callback = context.create_callback(f"wait{suffix}-1", _callback_config(timeout))
     parameters = for_batch(batch, request.parameter_values)
 
@@ -150,39 +178,62 @@ def _run_one(
             RunRecord(
                 run_key=run,
                 callback_id=callback.callback_id,
-                execution_arn=execution_arn,
+                execution_arn=where.execution_arn,
                 sql_file=batch.name,
             )
         )
         statement_id = services.redshift.submit(
-            batch, target, run, client_token(run), parameters, request.execution_mode
+            batch, where.target, run, client_token(run), parameters, request.execution_mode
         )
         services.registry.set_statement(run, statement_id)
         record_started()
         logger.info("batch submitted", extra={"statement_id": statement_id, "sql_file": batch.name})
         return {"statement_id": statement_id, "submitted_at": time.time()}
 
-    submitted = context.step(submit, name=f"submit{suffix}", config=STEP_CONFIG)
-    statement_id: str = submitted["statement_id"]
-    resumption = _wait_rounds(context, services, run, statement_id, callback, timeout, submitted, suffix)
-    max_rows = settings.max_result_rows if request.max_rows is None else request.max_rows
+    try:
+        submitted = context.step(submit, name=f"submit{suffix}", config=STEP_CONFIG)
+        statement_id: str = submitted["statement_id"]
+        started_at = where.started_at if where.started_at is not None else float(submitted["submitted_at"])
+        resumption = _wait_rounds(context, services, run, statement_id, callback, timeout, started_at, suffix)
+        max_rows = settings.max_result_rows if request.max_rows is None else request.max_rows
 
-    def finish(_: StepContext) -> dict[str, Any]:
-        summary, latency_ms = _summarize(services, run, execution_arn, batch, statement_id, resumption)
-        summary.execution_mode = request.execution_mode
-        summary.resume_latency_ms = latency_ms
-        summary.committed_statements = _committed(summary)
-        if summary.status is RunStatus.SUCCEEDED and max_rows > 0:
-            summary.result = _result_rows(services, statement_id, summary, max_rows)
-        services.registry.finish(summary)
-        record_finished(summary, latency_ms)
-        logger.info(
-            "run finished",
-            extra={"status": summary.status.value, "resumed_by": summary.resumed_by.value},
-        )
-        return summary.model_dump(mode="json")
+        def finish(_: StepContext) -> dict[str, Any]:
+            summary = _summarize(
+                services, run, where.execution_arn, batch, statement_id, resumption, max_rows
+            )
+            summary.execution_mode = request.execution_mode
+            summary.committed_statements = _committed(summary)
+            services.registry.finish(summary)
+            record_finished(summary, summary.resume_latency_ms)
+            logger.info(
+                "run finished",
+                extra={"status": summary.status.value, "resumed_by": summary.resumed_by.value},
+            )
+            return summary.model_dump(mode="json")
 
-    return context.step(finish, name=f"finish{suffix}", config=STEP_CONFIG)
+        return context.step(finish, name=f"finish{suffix}", config=STEP_CONFIG), started_at
+    except StepError as exc:
+        _abandon(context, services, run, suffix, exc)
+        raise
+
+
+def _abandon(context: DurableContext, services: Services, run: str, suffix: str, exc: StepError) -> None:
+    """A step failed for good: cancel what may still run and record FAILED, so nothing stays WAITING."""
+    message = f"{exc.error_type}: {exc.message}" if exc.message else exc.error_type
+
+    def abandon(_: StepContext) -> None:
+        record = services.registry.get(run)
+        if record is None or record.status is not RunStatus.WAITING:
+            return
+        if record.statement_id:
+            try:
+                services.redshift.cancel(record.statement_id)
+            except Exception:
+                logger.warning("could not cancel the statement of an abandoned run", exc_info=True)
+        services.registry.abandon(run, message[:2000])
+        logger.error("run abandoned after a failed step", extra={"error": message[:500]})
+
+    context.step(abandon, name=f"abandon{suffix}", config=STEP_CONFIG)
 
 
 def _committed(summary: RunSummary) -> list[int]:
@@ -193,16 +244,17 @@ def _committed(summary: RunSummary) -> list[int]:
     return finished if summary.redshift_status == "FINISHED" else []
 
 
-def _result_rows(
-    services: Services, statement_id: str, summary: RunSummary, max_rows: int
-) -> ResultRows | None:
-    """The rows of the last statement, if it returned a result set."""
-    description = services.redshift.describe(statement_id)
+def _result_rows(services: Services, description: dict[str, Any], max_rows: int) -> ResultRows | None:
+    """The rows of the last statement, if it returned any; best effort (the batch already committed)."""
     subs = description.get("SubStatements") or []
     last = subs[-1] if subs else description
     if not last.get("HasResultSet"):
         return None
-    return services.redshift.result_rows(str(last.get("Id", statement_id)), max_rows)
+    try:
+        return services.redshift.result_rows(str(last.get("Id", description.get("Id"))), max_rows)
+    except Exception:
+        logger.warning("could not read the result rows", exc_info=True)
+        return None
 
 
 def _callback_config(timeout_seconds: int) -> CallbackConfig:
@@ -214,15 +266,15 @@ def _wait_rounds(
     services: Services,
     run: str,
     statement_id: str,
-    callback: Any,
+    callback: Callback[Any],
     timeout: int,
-    submitted: dict[str, Any],
+    started_at: float,
     suffix: str = "",
 ) -> Resumption:
-    """Suspend on callbacks until someone resumes us, the poll sees an end, or the deadline."""
+    """Suspend on callbacks until someone resumes us, a check sees an end, or the deadline."""
     settings = services.settings
     round_no = 1
-    last_check = submitted["submitted_at"]
+    last_check = started_at
     while True:
         try:
             payload = parse_payload(callback.result())
@@ -233,28 +285,33 @@ def _wait_rounds(
                 payload.message = exc.message
             return Resumption(resumed_by=payload.resumed_by, success=False, payload=payload)
         except CallbackTimeoutError:
-            logger.info("no callback this round, checking the statement", extra={"round": round_no})
+            pass
 
         round_no += 1
-        remaining = settings.deadline_seconds - (last_check - submitted["submitted_at"])
-        timeout = int(min(timeout * 2, settings.max_callback_timeout_seconds, max(remaining, 1)))
-        callback = context.create_callback(f"wait{suffix}-{round_no}", _callback_config(timeout))
-        new_callback_id = callback.callback_id
+        # The round that just timed out lasted `timeout` after the last check (or the submit).
+        remaining = settings.deadline_seconds - (last_check - started_at + timeout)
+        new_callback_id: str | None = None
+        if remaining >= 1:
+            timeout = int(min(timeout * 2, settings.max_callback_timeout_seconds, remaining))
+            callback = context.create_callback(f"wait{suffix}-{round_no}", _callback_config(timeout))
+            new_callback_id = callback.callback_id
 
-        def check(_: StepContext, new_callback_id: str = new_callback_id) -> dict[str, Any]:
-            try:
-                services.registry.rearm(run, new_callback_id)
-            except RunConflictError:
-                logger.warning("run is no longer WAITING in the registry; checking anyway")
+        def check(_: StepContext, new_callback_id: str | None = new_callback_id) -> dict[str, Any]:
+            if new_callback_id:
+                try:
+                    services.registry.rearm(run, new_callback_id)
+                except RunConflictError:
+                    logger.warning("run is no longer WAITING in the registry; checking anyway")
             description = services.redshift.describe(statement_id)
+            logger.info("no callback this round; checked", extra={"status": description.get("Status")})
             return {"status": description.get("Status"), "now": time.time()}
 
         checked = context.step(check, name=f"check{suffix}-{round_no}", config=STEP_CONFIG)
-        if checked["status"] in ("FINISHED", "FAILED", "ABORTED"):
+        if is_terminal({"Status": checked["status"]}):
             return Resumption(resumed_by=ResumedBy.POLL, success=None)
-        last_check = checked["now"]
-        if last_check - submitted["submitted_at"] >= settings.deadline_seconds:
+        if new_callback_id is None:
             return Resumption(resumed_by=ResumedBy.POLL, success=None, deadline_passed=True)
+        last_check = float(checked["now"])
 
 
 def _summarize(
@@ -264,36 +321,37 @@ def _summarize(
     batch: SqlBatch,
     statement_id: str,
     resumption: Resumption,
-) -> tuple[RunSummary, float | None]:
-    """Decide the run's end from Redshift's own record, and from the operator if one decided.
-
-    Also returns how long after the statement ended we resumed (for the ResumeLatency metric).
-    """
-    description = services.redshift.describe(statement_id)
-    ended = description.get("UpdatedAt")
-    latency_ms = (
-        round((datetime.now(UTC) - ended).total_seconds() * 1000, 1)
-        if is_terminal(description) and isinstance(ended, datetime)
-        else None
-    )
-    stats = statement_stats(description)
-    redshift_status = str(description.get("Status"))
+    max_rows: int,
+) -> RunSummary:
+    """Decide the run's end from Redshift's own record, and from the operator if one decided."""
+    redshift = services.redshift
+    description = redshift.describe(statement_id)
     error: RunError | None = None
-
-    if resumption.resumed_by is ResumedBy.OPERATOR and resumption.success is not None:
-        if not resumption.success:
-            if not is_terminal(description):
-                services.redshift.cancel(statement_id)  # nothing of a failed run may commit
-            error = RunError(
-                type="OperatorFailed", message=resumption.payload.message or "failed by an operator"
-            )
-    elif resumption.deadline_passed and not is_terminal(description):
-        services.redshift.cancel(statement_id)
+    cancel = False
+    if resumption.manual and not resumption.success:
+        cancel = True  # nothing of a run failed by hand may commit
+        error = RunError(
+            type=resumption.payload.error_type or "OperatorFailed",
+            message=resumption.payload.message or "failed by an operator",
+        )
+    elif resumption.deadline_passed:
+        cancel = True
         error = RunError(
             type="DeadlineExceeded",
             message=f"no end after {services.settings.deadline_seconds} s; statement cancelled",
         )
-    else:
+    if cancel and not is_terminal(description):
+        redshift.cancel(statement_id)
+        description = redshift.wait_terminal(statement_id)  # report what the cancel really left
+    ended = description.get("UpdatedAt")
+    latency_ms = (
+        round((datetime.now(UTC) - ended).total_seconds() * 1000, 1)
+        if is_terminal(description) and isinstance(ended, datetime) and not cancel
+        else None
+    )
+    stats = statement_stats(description)
+    redshift_status = str(description.get("Status"))
+    if error is None and not resumption.manual:
         state = redshift_status if is_terminal(description) else resumption.payload.state
         if state != "FINISHED":
             failed = failing_statement(stats)
@@ -314,9 +372,13 @@ def _summarize(
         resumed_by=resumption.resumed_by,
         redshift_status=redshift_status,
         statements=stats,
+        resume_latency_ms=latency_ms,
+        operator_result=resumption.payload.result if resumption.manual else None,
         error=error,
     )
-    return summary, latency_ms
+    if summary.status is RunStatus.SUCCEEDED and max_rows > 0:
+        summary.result = _result_rows(services, description, max_rows)
+    return summary
 
 
 def _failure_message(message: str, index: int | None) -> str:

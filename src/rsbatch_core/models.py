@@ -113,6 +113,7 @@ class RunSummary(BaseModel):
     committed_statements: list[int] = Field(default_factory=list)
     result: ResultRows | None = None
     resume_latency_ms: float | None = None  # statement end → this finish step
+    operator_result: str | None = None  # what `rsbatch succeed --result` recorded
     error: RunError | None = None
 
 
@@ -125,9 +126,11 @@ class CallbackPayload(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
     resumed_by: ResumedBy = ResumedBy.OPERATOR
-    state: str | None = None
+    state: str | None = None  # Redshift's state, when the sender relays it (listener, reconcile)
     statement_id: str | None = None
     message: str | None = None
+    error_type: str | None = None  # `rsbatch fail --type`
+    result: str | None = None  # `rsbatch succeed --result` (JSON text)
 
 
 class RunRecord(BaseModel):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from typing import Any
 
 import boto3
@@ -14,7 +15,6 @@ from rsbatch_core.sqlfile import SqlBatch
 
 #: Long polls take up to 30 s; give the socket room beyond that.
 _CLIENT_CONFIG = Config(read_timeout=60, retries={"mode": "standard", "max_attempts": 5})
-LONG_POLL_SECONDS = 20
 
 
 class RedshiftData:
@@ -78,6 +78,14 @@ class RedshiftData:
             kwargs["WaitTimeSeconds"] = min(wait_seconds, 30)
         response: dict[str, Any] = self._client.describe_statement(**kwargs)
         return response
+
+    def wait_terminal(self, statement_id: str, seconds: int = 30) -> dict[str, Any]:
+        """Long-poll DescribeStatement until the statement ends or `seconds` pass."""
+        deadline = time.monotonic() + seconds
+        description = self.describe(statement_id)
+        while not is_terminal(description) and (left := deadline - time.monotonic()) > 0:
+            description = self.describe(statement_id, wait_seconds=max(1, min(int(left), 30)))
+        return description
 
     def cancel(self, statement_id: str) -> bool:
         """CancelStatement; False when the statement had already ended."""

@@ -6,6 +6,7 @@ can all touch the same run without overwriting each other's decisions.
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Iterator
 from datetime import datetime, timedelta
@@ -40,7 +41,11 @@ class RunRegistry:
         self._retention = timedelta(days=retention_days)
 
     def register(self, record: RunRecord) -> None:
-        """Create the item before the batch is submitted; a replay with the same callback is a no-op."""
+        """Create the item before the batch is submitted; a retry of the same run is a no-op.
+
+        The same key from another execution is a conflict: resuming someone else's callback
+        would lose this run's resume.
+        """
         now = utcnow()
         item = record.model_copy(
             update={
@@ -50,14 +55,13 @@ class RunRegistry:
             }
         )
         try:
-            self._table.put_item(
-                Item=_to_item(item),
-                ConditionExpression=Attr("run_key").not_exists() | Attr("callback_id").eq(record.callback_id),
-            )
+            self._table.put_item(Item=_to_item(item), ConditionExpression=Attr("run_key").not_exists())
         except ClientError as exc:
-            if _conditional_failed(exc):
-                return  # same run, a newer round already re-armed it: keep what is there
-            raise
+            if not _conditional_failed(exc):
+                raise
+            existing = self.get(record.run_key)
+            if existing is None or existing.execution_arn != record.execution_arn:
+                raise RunConflictError(f"run key {record.run_key} belongs to another execution") from None
 
     def set_statement(self, run_key: str, statement_id: str) -> None:
         self._update(run_key, {"statement_id": statement_id})
@@ -76,6 +80,13 @@ class RunRegistry:
             "statement_index": summary.error.statement_index if summary.error else None,
         }
         self._update(summary.run, fields)
+
+    def abandon(self, run_key: str, error: str) -> None:
+        """Mark a run that could not finish normally FAILED, if it is still WAITING."""
+        with contextlib.suppress(RunConflictError):  # already ended, or never registered
+            self._update(
+                run_key, {"status": RunStatus.FAILED.value, "error": error}, only_if=RunStatus.WAITING
+            )
 
     def get(self, run_key: str) -> RunRecord | None:
         item = self._table.get_item(Key={"run_key": run_key}, ConsistentRead=True).get("Item")

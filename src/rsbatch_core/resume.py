@@ -72,10 +72,6 @@ def resume_from_event(event: Any, registry: RunRegistry, sender: CallbackSender)
     if record.statement_id and record.statement_id != detail.statement_id:
         logger.warning("ignored: event for another statement of this run")
         return Outcome.STALE
-    decision = decide(detail.state, detail.statement_id, ResumedBy.EVENT)
-    if decision.success:
-        delivery = sender.succeed(record.callback_id, decision.payload)
-    else:
-        delivery = sender.fail(record.callback_id, decision.error_type or "", decision.payload)
+    delivery = sender.send(record.callback_id, decide(detail.state, detail.statement_id, ResumedBy.EVENT))
     logger.info("event handled", extra={"state": detail.state, "delivery": delivery.value})
     return Outcome.RESUMED if delivery is Delivery.SENT else Outcome.ALREADY_CLOSED

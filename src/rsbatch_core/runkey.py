@@ -15,9 +15,12 @@ def run_key(execution_arn: str) -> str:
     return RUN_PREFIX + hashlib.sha256(execution_arn.encode("utf-8")).hexdigest()[:24]
 
 
-def client_token(run: str, batch_index: int = 0) -> str:
-    """A ClientToken (≤ 64 chars): a retried submit of the same batch returns the same statement."""
-    return hashlib.sha256(f"{run}/{batch_index}".encode()).hexdigest()
+def client_token(run: str) -> str:
+    """A ClientToken (≤ 64 chars): a retried submit of the same batch returns the same statement.
+
+    Each batch of a chain has its own run key, hence its own token.
+    """
+    return hashlib.sha256(f"{run}/submit".encode()).hexdigest()
 
 
 def is_ours(statement_name: str | None) -> bool:

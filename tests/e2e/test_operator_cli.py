@@ -39,7 +39,9 @@ def test_waiting_runs_are_listed_then_cancelled_failed_and_succeeded(local_up: C
     cancelled, failed, succeeded = runs
     assert local_up("cancel", cancelled).returncode == 0
     assert local_up("fail", failed, "--message", "source data late").returncode == 0
-    assert local_up("succeed", succeeded).returncode == 0
+    refused = local_up("succeed", succeeded)  # its statement is still running
+    assert refused.returncode == 1 and "not FINISHED" in refused.stderr
+    assert local_up("succeed", succeeded, "--force", "--result", '{"checked_by": "ana"}').returncode == 0
 
     local_up.wait_for(
         lambda: all(item.get("status") not in (None, "WAITING") for item in _items(local_up, runs))

@@ -167,10 +167,12 @@ def test_a_statement_that_never_ends_is_cancelled_at_the_deadline(
     def handler(event: Any, context: DurableContext) -> dict[str, Any]:
         return run_batch(event, context, services)
 
+    began = time.monotonic()
     with DurableFunctionTestRunner(handler, skip_time=True) as deadline_runner:
         result = deadline_runner.wait_for_result(
             start(deadline_runner, sql_file="query.sql", callback_timeout_seconds=1), timeout=30
         )
+    assert time.monotonic() - began < 4  # rounds shrink to the deadline instead of overshooting it
     assert result.status.value == "FAILED"
     assert "no end after 2 s" in (result.error.message or "")  # type: ignore[union-attr]
     assert fake.cancelled == [fake.only_statement()]
@@ -194,3 +196,70 @@ def test_bad_input_fails_before_anything_is_submitted(
     assert result.status.value == "FAILED"
     assert result.error is not None and result.error.message
     assert fake.submits == 0
+
+
+def test_reconcile_relays_redshift_state_and_keeps_the_statement_index(
+    runner: DurableFunctionTestRunner, fake: FakeRedshift, registry: RunRegistry
+) -> None:
+    arn = start(runner, sql_file="examples/fails_midway.sql")
+    callback_id = runner.wait_for_callback(arn)
+    statement_id = fake.only_statement()
+    fake.end(statement_id, "FAILED", failing_index=2)
+    decision = decide("FAILED", statement_id, ResumedBy.OPERATOR, "ERROR: division by zero")
+    runner.send_callback_failure(
+        callback_id,
+        ErrorObject(
+            message="failed",
+            type=decision.error_type,
+            data=decision.payload.model_dump_json(),
+            stack_trace=None,
+        ),
+    )
+    runner.wait_for_result(arn, timeout=30)
+    record = registry.find(statement_id)
+    assert record.status is RunStatus.FAILED and record.resumed_by is ResumedBy.OPERATOR
+    assert record.statement_index == 2  # Redshift's record, not "failed by an operator"
+    assert fake.cancelled == []
+
+
+def test_operator_result_and_error_type_are_recorded(
+    runner: DurableFunctionTestRunner, fake: FakeRedshift, registry: RunRegistry
+) -> None:
+    arn = start(runner, sql_file="query.sql")
+    callback_id = runner.wait_for_callback(arn)
+    fake.end(fake.only_statement(), "FINISHED")
+    payload = CallbackPayload(resumed_by=ResumedBy.OPERATOR, result='{"checked_by": "ana"}')
+    runner.send_callback_success(callback_id, payload.model_dump_json().encode())
+    summary = json.loads(runner.wait_for_result(arn, timeout=30).result or "{}")
+    assert summary["operator_result"] == '{"checked_by": "ana"}'
+
+    arn = start(runner, sql_file="query.sql", callback_timeout_seconds=60)
+    callback_id = runner.wait_for_callback(arn)
+    failure = CallbackPayload(resumed_by=ResumedBy.OPERATOR, message="late data", error_type="SourceLate")
+    runner.send_callback_failure(
+        callback_id,
+        ErrorObject(message="late data", type="SourceLate", data=failure.model_dump_json(), stack_trace=None),
+    )
+    runner.wait_for_result(arn, timeout=30)
+    assert (
+        json.loads(registry.get(registry.find(arn).run_key).summary or "{}")["error"]["type"] == "SourceLate"
+    )  # type: ignore[union-attr]
+
+
+def test_a_step_that_fails_for_good_still_records_the_run_failed(
+    runner: DurableFunctionTestRunner, fake: FakeRedshift, registry: RunRegistry
+) -> None:
+    from botocore.exceptions import ClientError
+
+    def denied(*_: Any) -> str:
+        raise ClientError(
+            {"Error": {"Code": "AccessDeniedException", "Message": "no"}}, "BatchExecuteStatement"
+        )
+
+    fake.submit = denied  # type: ignore[method-assign]
+    arn = start(runner, sql_file="query.sql")
+    result = runner.wait_for_result(arn, timeout=30)
+    assert result.status.value == "FAILED"
+    record = registry.find(arn)
+    assert record.status is RunStatus.FAILED
+    assert "AccessDenied" in (record.error or "")
