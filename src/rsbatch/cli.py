@@ -218,6 +218,10 @@ def run(
         faults = EventFaults.parse(events)
     except ValueError as exc:
         raise BadInputError(str(exc)) from None
+    if events and not local:
+        raise BadInputError(
+            "--events needs --local (a stack served by `rsbatch local up` takes its own --events)"
+        )
     options = run_options(params, auto_commit, max_rows)
     sql_root = default_sql_root()
     for batch in check_sql(sql_files, options.parameters, sql_root):  # before anything starts

@@ -98,9 +98,9 @@ class RunRegistry:
         if record:
             return record
         statement_id = ref.split(":")[0] if _looks_like_uuid_ref(ref) else ref
-        for candidate in self.scan():
-            if ref in (candidate.execution_arn,) or candidate.statement_id == statement_id:
-                return candidate
+        matches = [c for c in self.scan() if ref == c.execution_arn or c.statement_id == statement_id]
+        if matches:  # an execution ARN of a chain matches every batch: the run is its first
+            return min(matches, key=lambda c: len(c.run_key))
         raise RunNotFoundError(f"no run matches {ref!r} (a run key, statement id or execution ARN)")
 
     def scan(self, status: RunStatus | None = None) -> Iterator[RunRecord]:

@@ -56,7 +56,9 @@ class SqlSource:
             obj = s3.get_object(Bucket=bucket, Key=key, Range=f"bytes=0-{MAX_SQL_BYTES}")
         except ClientError as exc:
             code = exc.response.get("Error", {}).get("Code", "")
-            if code in ("NoSuchKey", "NoSuchBucket", "404", "InvalidRange"):
+            if code == "InvalidRange":  # a range read of an empty object
+                return parse_batch(uri, "")
+            if code in ("NoSuchKey", "NoSuchBucket", "404"):
                 raise SqlFileError(f"{uri}: no such object") from None
             raise
         data = obj["Body"].read(MAX_SQL_BYTES + 1)

@@ -106,11 +106,14 @@ def test_sql_from_the_s3_folder(stack: LocalStack, operator: Operator) -> None:
         (f"s3://{SQL_BUCKET}/reports/missing.sql", "no such object"),
         ("s3://someone-elses-bucket/x.sql", "outside"),
         (f"s3://{SQL_BUCKET}/../x.sql", "'..'"),
+        (f"s3://{SQL_BUCKET}/reports/empty.sql", "no SQL statements"),
     ],
 )
 def test_bad_s3_sql_fails_with_nothing_submitted(
     stack: LocalStack, operator: Operator, uri: str, message: str
 ) -> None:
+    (stack.s3_root / SQL_BUCKET / "reports").mkdir(parents=True, exist_ok=True)
+    (stack.s3_root / SQL_BUCKET / "reports" / "empty.sql").write_bytes(b"")
     report = run(operator, uri)
     assert report["status"] == "FAILED"
     assert message in report["error"]["message"]
