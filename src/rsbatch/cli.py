@@ -394,10 +394,7 @@ def show(run: str, **target: Any) -> None:
         ("status", output.status(str(execution.get("Status")))),
         ("operations", execution.get("Operations")),
     ]
-    for title, pairs in (("REGISTRY", left), ("REDSHIFT", middle), ("DURABLE EXECUTION", right)):
-        click.echo(title)
-        for key, value in pairs:
-            click.echo(f"  {key:<12} {value}")
+    click.echo(output.panels([("REGISTRY", left), ("REDSHIFT", middle), ("DURABLE EXECUTION", right)]))
 
 
 # -- manual callbacks, reconcile, cancel ----------------------------------

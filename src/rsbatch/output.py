@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -30,6 +31,26 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
     for row in cells:
         lines.append("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())
     return "\n".join(lines)
+
+
+def panels(sections: Sequence[tuple[str, Sequence[tuple[str, Any]]]]) -> str:
+    """Titled key/value sections side by side when the terminal is wide enough, else stacked."""
+    blocks = [
+        [title] + [f"  {key:<11} {'' if value is None else value}" for key, value in pairs]
+        for title, pairs in sections
+    ]
+    widths = [max(len(click.unstyle(line)) for line in block) for block in blocks]
+    if sum(widths) + 3 * (len(blocks) - 1) > shutil.get_terminal_size((100, 24)).columns:
+        return "\n".join(line for block in blocks for line in block)
+    height = max(len(block) for block in blocks)
+    rows = []
+    for i in range(height):
+        cells = []
+        for block, width in zip(blocks, widths, strict=True):
+            line = block[i] if i < len(block) else ""
+            cells.append(line + " " * (width - len(click.unstyle(line))))
+        rows.append(" | ".join(cells).rstrip())
+    return "\n".join(rows)
 
 
 def age(when: datetime) -> str:

@@ -1,0 +1,24 @@
+"""Human output helpers: tables and the side-by-side panels of `rsbatch show`."""
+
+from __future__ import annotations
+
+import pytest
+
+from rsbatch.output import panels, table
+
+
+def test_table_aligns_columns() -> None:
+    assert table(["run", "status"], [("r-1", "WAITING"), ("r-22", None)]).splitlines() == [
+        "RUN   STATUS",
+        "r-1   WAITING",
+        "r-22",
+    ]
+
+
+def test_panels_side_by_side_when_wide_and_stacked_when_narrow(monkeypatch: pytest.MonkeyPatch) -> None:
+    sections = [("A", [("k", "v")]), ("B", [("key", "value"), ("x", None)])]
+    monkeypatch.setenv("COLUMNS", "200")
+    wide = panels(sections).splitlines()
+    assert wide[0].startswith("A") and "| B" in wide[0] and len(wide) == 3
+    monkeypatch.setenv("COLUMNS", "20")
+    assert panels(sections).splitlines() == ["A", "  k           v", "B", "  key         value", "  x"]
