@@ -36,7 +36,7 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
 def panels(sections: Sequence[tuple[str, Sequence[tuple[str, Any]]]]) -> str:
     """Titled key/value sections side by side when the terminal is wide enough, else stacked."""
     blocks = [
-        [title] + [f"  {key:<11} {'' if value is None else value}" for key, value in pairs]
+        [title] + [f"  {key:<11} {'' if value is None else value}".rstrip() for key, value in pairs]
         for title, pairs in sections
     ]
     widths = [max(len(click.unstyle(line)) for line in block) for block in blocks]
