@@ -129,6 +129,12 @@ def batch_options(fn: F) -> F:
                 help="Commit each statement on its own (e.g. for VACUUM) instead of one transaction.",
             ),
             click.option(
+                "--session-keep-alive",
+                type=click.IntRange(1, 86_400),
+                metavar="S",
+                help="Chains: one Redshift session along the batches (temp tables carry over).",
+            ),
+            click.option(
                 "--max-rows",
                 type=click.IntRange(0, 1000),
                 help="Rows of the last statement's result to keep in the summary (default 100).",
@@ -144,13 +150,16 @@ def batch_options(fn: F) -> F:
     return fn
 
 
-def run_options(params: tuple[str, ...], auto_commit: bool, max_rows: int | None) -> Any:
+def run_options(
+    params: tuple[str, ...], auto_commit: bool, max_rows: int | None, session_keep_alive: int | None
+) -> Any:
     from rsbatch.operations import RunOptions, parse_params
 
     return RunOptions(
         parameters=parse_params(params),
         execution_mode="AUTO_COMMIT" if auto_commit else "TRANSACTION",
         max_rows=max_rows,
+        session_keep_alive=session_keep_alive,
     )
 
 
@@ -189,6 +198,7 @@ def run(
     local: bool,
     params: tuple[str, ...],
     auto_commit: bool,
+    session_keep_alive: int | None,
     max_rows: int | None,
     callback_timeout: int | None,
     events: str,
@@ -222,7 +232,7 @@ def run(
         raise BadInputError(
             "--events needs --local (a stack served by `rsbatch local up` takes its own --events)"
         )
-    options = run_options(params, auto_commit, max_rows)
+    options = run_options(params, auto_commit, max_rows, session_keep_alive)
     sql_root = default_sql_root()
     for batch in check_sql(sql_files, options.parameters, sql_root):  # before anything starts
         output.progress(f"{batch.name}: {len(batch.statements)} statements, {batch.size_bytes} bytes")
@@ -290,6 +300,7 @@ def start(
     name: str | None,
     params: tuple[str, ...],
     auto_commit: bool,
+    session_keep_alive: int | None,
     max_rows: int | None,
     callback_timeout: int | None,
     **target: Any,
@@ -303,7 +314,7 @@ def start(
     as_json = target.pop("as_json")
     if name is not None and not (1 <= len(name) <= 64):
         raise BadInput("--name must be 1-64 characters")
-    options = run_options(params, auto_commit, max_rows)
+    options = run_options(params, auto_commit, max_rows, session_keep_alive)
     if target["local"] or os.environ.get("AWS_ENDPOINT_URL_LAMBDA"):
         check_sql(sql_files, options.parameters, default_sql_root())  # the same files the stack serves
     started = operator(**target).start(list(sql_files), name, callback_timeout, options)

@@ -29,9 +29,12 @@ class RunOptions:
     parameters: dict[str, str] = field(default_factory=dict)
     execution_mode: str = "TRANSACTION"
     max_rows: int | None = None
+    session_keep_alive: int | None = None
 
     def payload(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
+        if self.session_keep_alive:
+            out["session_keep_alive_seconds"] = self.session_keep_alive
         if self.parameters:
             out["parameters"] = self.parameters
         if self.execution_mode != "TRANSACTION":

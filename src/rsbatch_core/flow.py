@@ -91,13 +91,14 @@ class Resumption:
 
 @dataclass(frozen=True)
 class BatchContext:
-    """What one batch of a run needs to know about the run."""
+    """What one batch of a run needs to know about the run (and the batches before it)."""
 
     run: str
     index: int
     execution_arn: str
     target: RedshiftTarget
     started_at: float | None  # when the run's first batch was submitted (the deadline counts from it)
+    session_id: str | None  # the Redshift session the chain's first batch opened, if asked
 
     @property
     def suffix(self) -> str:
@@ -121,10 +122,11 @@ def run_batch(event: Any, context: DurableContext, services: Services) -> dict[s
 
     summaries: list[dict[str, Any]] = []
     started_at: float | None = None
+    session_id: str | None = None
     for index, batch in enumerate(batches, start=1):
         batch_run = run if index == 1 else f"{run}-{index}"
-        where = BatchContext(batch_run, index, execution_arn, target, started_at)
-        summary, started_at = _run_one(context, services, request, batch, where)
+        where = BatchContext(batch_run, index, execution_arn, target, started_at, session_id)
+        summary, started_at, session_id = _run_one(context, services, request, batch, where)
         summaries.append(summary)
         if summary["status"] == RunStatus.FAILED.value:
             error = summary.get("error") or {}
@@ -160,10 +162,10 @@ def _run_one(
     request: RunRequest,
     batch: SqlBatch,
     where: BatchContext,
-) -> tuple[dict[str, Any], float]:
+) -> tuple[dict[str, Any], float, str | None]:
     """One batch: callback, register + submit, wait in rounds, finish from Redshift's record.
 
-    Returns the summary and when the run's deadline clock started.
+    Returns the summary, when the run's deadline clock started, and the chain's session.
     """
     settings = services.settings
     run, suffix = where.run, where.suffix
@@ -183,12 +185,22 @@ def _run_one(
             )
         )
         statement_id = services.redshift.submit(
-            batch, where.target, run, client_token(run), parameters, request.execution_mode
+            batch,
+            where.target,
+            run,
+            client_token(run),
+            parameters,
+            request.execution_mode,
+            session_keep_alive=request.session_keep_alive_seconds,
+            session_id=where.session_id,
         )
+        session_id = where.session_id
+        if request.session_keep_alive_seconds and not session_id:
+            session_id = services.redshift.describe(statement_id).get("SessionId")
         services.registry.set_statement(run, statement_id)
         record_started()
         logger.info("batch submitted", extra={"statement_id": statement_id, "sql_file": batch.name})
-        return {"statement_id": statement_id, "submitted_at": time.time()}
+        return {"statement_id": statement_id, "submitted_at": time.time(), "session_id": session_id}
 
     try:
         submitted = context.step(submit, name=f"submit{suffix}", config=STEP_CONFIG)
@@ -211,7 +223,8 @@ def _run_one(
             )
             return summary.model_dump(mode="json")
 
-        return context.step(finish, name=f"finish{suffix}", config=STEP_CONFIG), started_at
+        summary = context.step(finish, name=f"finish{suffix}", config=STEP_CONFIG)
+        return summary, started_at, submitted.get("session_id")
     except StepError as exc:
         _abandon(context, services, run, suffix, exc)
         raise

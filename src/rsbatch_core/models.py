@@ -39,6 +39,8 @@ class RunRequest(BaseModel):
     parameters: dict[str, str | int | float | bool] = Field(default_factory=dict, max_length=100)
     execution_mode: Literal["TRANSACTION", "AUTO_COMMIT"] = "TRANSACTION"
     max_rows: int | None = Field(default=None, ge=0, le=1000)
+    #: Chains: keep one Redshift session along the batches, so temp tables carry over.
+    session_keep_alive_seconds: int | None = Field(default=None, ge=1, le=86_400)
     callback_timeout_seconds: int | None = Field(default=None, ge=1, le=86_400)
 
     @model_validator(mode="after")

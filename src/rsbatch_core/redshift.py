@@ -31,19 +31,30 @@ class RedshiftData:
         token: str,
         parameters: list[dict[str, str]] | None = None,
         execution_mode: str = "TRANSACTION",
+        session_keep_alive: int | None = None,
+        session_id: str | None = None,
     ) -> str:
-        """BatchExecuteStatement (one transaction unless AUTO_COMMIT), with an event at the end."""
+        """BatchExecuteStatement (one transaction unless AUTO_COMMIT), with an event at the end.
+
+        With `session_id` the batch runs in that session (which already knows its target);
+        with `session_keep_alive` it opens one for the next batches of a chain.
+        """
         kwargs: dict[str, Any] = {}
         if parameters:
             kwargs["Parameters"] = parameters
         if execution_mode != "TRANSACTION":
             kwargs["ExecutionMode"] = execution_mode
+        if session_id:
+            kwargs["SessionId"] = session_id
+        else:
+            kwargs.update(target.api_kwargs())
+            if session_keep_alive:
+                kwargs["SessionKeepAliveSeconds"] = session_keep_alive
         response = self._client.batch_execute_statement(
             Sqls=list(batch.statements),
             StatementName=run,
             ClientToken=token,
             WithEvent=True,
-            **target.api_kwargs(),
             **kwargs,
         )
         return str(response["Id"])

@@ -47,8 +47,8 @@ def redshift_adapter() -> Iterator[Any]:
 def test_statement_finishes_before_the_submit_step_returns(harness: Harness, redshift_adapter: Any) -> None:
     real_submit = redshift_adapter.submit
 
-    def slow_return(batch: SqlBatch, *args: Any) -> str:
-        statement_id = real_submit(batch, *args)
+    def slow_return(batch: SqlBatch, *args: Any, **kwargs: Any) -> str:
+        statement_id = real_submit(batch, *args, **kwargs)
         time.sleep(0.5)  # the statement ends and its event is delivered meanwhile
         return str(statement_id)
 

@@ -133,6 +133,22 @@ def test_chained_batches_run_in_order(stack: LocalStack, operator: Operator) -> 
     assert query(stack, "SELECT COUNT(*) FROM public.mart_customer_summary")[0][0] == 200
 
 
+def test_a_session_carries_temp_tables_along_a_chain(stack: LocalStack, operator: Operator) -> None:
+    chain = ["examples/temp_stage.sql", "examples/temp_report.sql"]
+    report = run(operator, chain, session_keep_alive=60)
+
+    assert report["status"] == "SUCCEEDED", report
+    expected = query(
+        stack,
+        "SELECT COUNT(*) FROM (SELECT customer_id FROM orders GROUP BY customer_id "
+        "HAVING SUM(quantity * unit_price) > 2500) AS s",
+    )[0][0]
+    assert report["result"]["rows"][0][0] == expected > 0
+
+    without = run(operator, chain)  # each batch in its own session: the temp table is gone
+    assert without["status"] == "FAILED" and "big_spenders" in without["error"]["message"]
+
+
 def test_a_chain_stops_at_the_first_failure(stack: LocalStack, operator: Operator) -> None:
     report = run(operator, ["examples/fails_midway.sql", "examples/mart_from_stage.sql"])
 

@@ -680,3 +680,51 @@ def test_an_existing_postgres_is_used_through_its_url(warehouse: Warehouse, tmp_
         with psycopg.connect(external.dsn("rsd_url_mode")) as conn:
             assert conn.execute("SELECT current_database()").fetchone() == ("rsd_url_mode",)
     assert query(warehouse, "SELECT 1", database="rsd_url_mode") == [(1,)]  # still running
+
+
+# -- sessions ----------------------------------------------------------------------------------
+
+
+def test_a_session_keeps_temp_tables_for_the_next_statements(redshift_data: Any) -> None:
+    first = redshift_data.batch_execute_statement(
+        Sqls=["CREATE TEMP TABLE scratch AS SELECT 41 AS n", "UPDATE scratch SET n = n + 1"],
+        Database="dev",
+        WorkgroupName="local",
+        SessionKeepAliveSeconds=60,
+    )
+    assert first["SessionId"]
+    assert wait(redshift_data, first["Id"])["Status"] == "FINISHED"
+
+    second = redshift_data.execute_statement(Sql="SELECT n FROM scratch", SessionId=first["SessionId"])
+    described = wait(redshift_data, second["Id"])
+    assert described["Status"] == "FINISHED" and described["SessionId"] == first["SessionId"]
+    assert redshift_data.get_statement_result(Id=second["Id"])["Records"] == [[{"longValue": 42}]]
+
+    without = redshift_data.execute_statement(
+        Sql="SELECT n FROM scratch", Database="dev", WorkgroupName="local"
+    )
+    assert wait(redshift_data, without["Id"])["Status"] == "FAILED"  # no session, no temp table
+
+
+def test_session_misuse_is_refused(redshift_data: Any, redshift_emulator: RedshiftDataEmulator) -> None:
+    busy = redshift_data.execute_statement(
+        Sql="SELECT pg_sleep(2)", Database="dev", WorkgroupName="local", SessionKeepAliveSeconds=1
+    )
+    session = busy["SessionId"]
+    with pytest.raises(redshift_data.exceptions.ValidationException, match="busy"):
+        redshift_data.execute_statement(Sql="SELECT 1", SessionId=session)
+    with pytest.raises(redshift_data.exceptions.ValidationException, match="cannot be combined"):
+        redshift_data.execute_statement(Sql="SELECT 1", SessionId=session, Database="dev")
+    other = boto3.client(
+        "redshift-data",
+        endpoint_url=redshift_emulator.endpoint_url,
+        region_name="us-east-1",
+        aws_access_key_id="someone-else",
+        aws_secret_access_key="x",
+    )
+    wait(redshift_data, busy["Id"])
+    with pytest.raises(other.exceptions.ValidationException, match="not available"):
+        other.execute_statement(Sql="SELECT 1", SessionId=session)
+    time.sleep(1.5)  # idle longer than its keep-alive
+    with pytest.raises(redshift_data.exceptions.ValidationException, match="not available"):
+        redshift_data.execute_statement(Sql="SELECT 1", SessionId=session)

@@ -21,7 +21,9 @@ class FakeRedshift:
         self.submits = 0
         self.cancelled: list[str] = []
 
-    def submit(self, batch: SqlBatch, target: RedshiftTarget, run: str, token: str, *args: Any) -> str:
+    def submit(
+        self, batch: SqlBatch, target: RedshiftTarget, run: str, token: str, *args: Any, **kwargs: Any
+    ) -> str:
         with self._lock:
             if token in self.by_token:
                 return self.by_token[token]

@@ -251,7 +251,7 @@ def test_a_step_that_fails_for_good_still_records_the_run_failed(
 ) -> None:
     from botocore.exceptions import ClientError
 
-    def denied(*_: Any) -> str:
+    def denied(*_: Any, **__: Any) -> str:
         raise ClientError(
             {"Error": {"Code": "AccessDeniedException", "Message": "no"}}, "BatchExecuteStatement"
         )

@@ -18,12 +18,15 @@ committed) or statement by statement (``AUTO_COMMIT``: each commits, later state
 run after a failure); ``ClientToken`` replays return the first statement's id; ``:name``
 parameters are bound by psycopg; Redshift's limits answer ``ValidationException``. Every
 statement passes through :func:`~rsbatch.local.dialect.to_postgres` first. Sessions run in
-UTC and each statement sees a fresh session (pooled connections are ``DISCARD ALL``-ed).
+UTC and each statement sees a fresh session (pooled connections are ``DISCARD ALL``-ed),
+unless it asks for one: ``SessionKeepAliveSeconds`` keeps its connection (temp tables and
+all) for the caller's next statements with the returned ``SessionId``, one at a time, until
+it has been idle that long.
 
 With ``WithEvent=True``, a statement reaching a terminal state publishes exactly one
 EventBridge-shaped event to the callables given to :meth:`RedshiftDataEmulator.subscribe`.
 
-Not emulated: sessions (``SessionId``/``SessionKeepAliveSeconds``), ``ResultFormat=CSV``
+Not emulated: ``ResultFormat=CSV``
 and ``GetStatementResultV2``, the Describe/List table operations.
 """
 
@@ -77,6 +80,7 @@ MAX_SQL_BYTES = 100 * 1024
 MAX_STATEMENT_NAME = 2048
 MAX_CLIENT_TOKEN = 64
 MAX_WAIT_SECONDS = 30
+MAX_SESSION_KEEP_ALIVE = 86400
 MAX_LIST_RESULTS = 100
 CLIENT_TOKEN_TTL = 8 * 3600
 RETENTION_SECONDS = 24 * 3600
@@ -257,6 +261,20 @@ class _Sub:
 
 
 @dataclass(eq=False)
+class _Session:
+    """A connection kept for one principal between statements (SessionKeepAliveSeconds)."""
+
+    id: str
+    principal: str
+    database: str
+    target: dict[str, str]
+    keep_alive: int
+    conn: Connection | None = None
+    busy: bool = False
+    expires_at: float = 0.0
+
+
+@dataclass(eq=False)
 class _Statement:
     id: str
     seq: int
@@ -281,6 +299,7 @@ class _Statement:
     cancel_sent: bool = False
     finishing: bool = False  # past the point where a cancel can still change the outcome
     conn: Connection | None = None
+    session: _Session | None = None
 
     @property
     def terminal(self) -> bool:
@@ -317,6 +336,8 @@ class _Statement:
             out["Error"] = self.error
         if self.parameters:
             out["QueryParameters"] = self.parameters
+        if self.session is not None:
+            out["SessionId"] = self.session.id
         if self.is_batch:
             out["ExecutionMode"] = self.mode
             out["SubStatements"] = [sub.describe() for sub in self.subs]
@@ -643,6 +664,7 @@ class RedshiftDataEmulator:
         self.max_idle_connections = max_idle_connections
         self._cond = threading.Condition()
         self._statements: dict[str, _Statement] = {}
+        self._sessions: dict[str, _Session] = {}
         self._tokens: dict[tuple[str, str], tuple[str, float]] = {}
         self._seq = itertools.count(1)
         self._active = 0  # statements not yet terminal
@@ -710,6 +732,9 @@ class RedshiftDataEmulator:
                 self._workers.shutdown(timeout=10)
             for stmt in live:  # a worker that did not come back in time
                 self._finish(stmt, ABORTED)
+            with self._cond:
+                for session in list(self._sessions.values()):
+                    self._end_session(session)
             if self._pool is not None:
                 self._pool.close()
 
@@ -820,9 +845,13 @@ class RedshiftDataEmulator:
         wait = req.integer("WaitTimeSeconds", 1, MAX_WAIT_SECONDS)
         if req.enum("ResultFormat", ("JSON", "CSV")) == "CSV":
             raise ApiError("ValidationException", "ResultFormat CSV is not supported locally")
-        if req.string("SessionId") or req.integer("SessionKeepAliveSeconds", 0, 86400):
-            raise ApiError("ValidationException", "Sessions are not supported locally")
+        session_id = req.string("SessionId")
+        keep_alive = req.integer("SessionKeepAliveSeconds", 0, MAX_SESSION_KEEP_ALIVE)
         target = {k: v for k in _TARGET_FIELDS if (v := req.string(k)) is not None}
+        if session_id and target:
+            raise ApiError(
+                "ValidationException", "SessionId cannot be combined with a cluster, workgroup or database"
+            )
         if "ClusterIdentifier" in target and "WorkgroupName" in target:
             raise ApiError(
                 "ValidationException", "ClusterIdentifier and WorkgroupName are mutually exclusive"
@@ -837,9 +866,26 @@ class RedshiftDataEmulator:
             self._expire(now)
             stmt = self._replay(principal, token, now)
             if stmt is None:
+                session = self._session_for(session_id, principal, now)
+                if session is not None:
+                    target = dict(session.target)
                 stmt = self._create(
                     sqls, is_batch, name, target, parameters, mode, with_event, principal, now
                 )
+                if session is None and keep_alive:
+                    session = _Session(
+                        id=str(uuid.uuid4()),
+                        principal=principal,
+                        database=stmt.database,
+                        target=dict(stmt.target),
+                        keep_alive=keep_alive,
+                    )
+                    self._sessions[session.id] = session
+                if session is not None:
+                    session.busy = True
+                    if keep_alive:
+                        session.keep_alive = keep_alive
+                    stmt.session = session
                 if token is not None:
                     self._tokens[(principal, token)] = (stmt.id, now)
                 new = True
@@ -849,6 +895,8 @@ class RedshiftDataEmulator:
             assert self._workers is not None
             self._workers.submit(lambda: self._run(stmt))
         out: dict[str, Any] = {"Id": stmt.id, "CreatedAt": stmt.created_at, **stmt.target}
+        if stmt.session is not None:
+            out["SessionId"] = stmt.session.id
         if wait is not None:
             with self._cond:
                 self._cond.wait_for(lambda: stmt.terminal or self._stopping, timeout=wait)
@@ -858,6 +906,21 @@ class RedshiftDataEmulator:
                     RedshiftPid=stmt.redshift_pid,
                 )
         return out
+
+    def _session_for(self, session_id: str | None, principal: str, now: float) -> _Session | None:
+        """The caller's live, idle session, or a ValidationException saying why not (lock held)."""
+        if session_id is None:
+            return None
+        session = self._sessions.get(session_id)
+        if (
+            session is None
+            or session.principal != principal
+            or (not session.busy and session.expires_at <= now)
+        ):
+            raise ApiError("ValidationException", f"Session {session_id} is not available (ended or expired)")
+        if session.busy:
+            raise ApiError("ValidationException", f"Session {session_id} is busy with another statement")
+        return session
 
     @staticmethod
     def _check_parameters(sqls: list[str], parameters: list[dict[str, str]]) -> None:
@@ -927,10 +990,12 @@ class RedshiftDataEmulator:
         return stmt
 
     def _expire(self, now: float) -> None:
-        """Forget tokens and statements past the service's retention (8 h / 24 h).
+        """Forget tokens and statements past the service's retention (8 h / 24 h), end idle sessions.
 
         Both dicts are in creation order, so only the expired head is ever visited.
         """
+        for session in [x for x in self._sessions.values() if not x.busy and x.expires_at <= now]:
+            self._end_session(session)
         old_tokens = list(
             itertools.takewhile(lambda item: now - item[1][1] > CLIENT_TOKEN_TTL, self._tokens.items())
         )
@@ -954,9 +1019,12 @@ class RedshiftDataEmulator:
                 return
             stmt.set_status(PICKED, time.time())
         assert self._pool is not None
+        session = stmt.session
         try:
-            conn = self._pool.acquire(stmt.database)
+            conn = session.conn if session is not None and session.conn is not None else None
+            conn = conn or self._pool.acquire(stmt.database)
         except Exception as exc:
+            self._release_session(stmt, None, reusable=False)
             self._finish(stmt, FAILED, _error_text(exc))
             return
         status, error = ABORTED, None
@@ -976,8 +1044,38 @@ class RedshiftDataEmulator:
             with self._cond:
                 stmt.conn = None
                 reusable = not stmt.cancel_sent  # a late cancel must not hit the next user
-            self._pool.release(stmt.database, conn, reusable)
+            if session is None:
+                self._pool.release(stmt.database, conn, reusable)
+            else:
+                self._release_session(stmt, conn, reusable)
         self._finish(stmt, status, error)
+
+    def _release_session(self, stmt: _Statement, conn: Connection | None, reusable: bool) -> None:
+        """Keep the connection for the session's next statement, or end the session."""
+        session = stmt.session
+        if session is None:
+            return
+        with self._cond:
+            session.busy = False
+            session.expires_at = time.time() + session.keep_alive
+            keep = (
+                reusable
+                and conn is not None
+                and not conn.closed
+                and conn.info.transaction_status == TransactionStatus.IDLE
+            )
+            if keep:
+                session.conn = conn
+            else:
+                session.conn = conn  # closed below with the session
+                self._end_session(session)
+
+    def _end_session(self, session: _Session) -> None:
+        """Forget a session and close its connection (lock held)."""
+        self._sessions.pop(session.id, None)
+        if session.conn is not None and not session.conn.closed:
+            session.conn.close()
+        session.conn = None
 
     def _run_all(self, stmt: _Statement, conn: Connection) -> tuple[str, str | None]:
         transactional = stmt.is_batch and stmt.mode == TRANSACTION
