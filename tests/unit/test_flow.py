@@ -52,6 +52,20 @@ def start(runner: DurableFunctionTestRunner, **event: Any) -> str:
     return runner.run_async(input=json.dumps(event), execution_timeout=60)
 
 
+def send_failure(
+    runner: DurableFunctionTestRunner,
+    callback_id: str,
+    message: str,
+    error_type: str | None,
+    payload: CallbackPayload | None = None,
+) -> None:
+    """SendDurableExecutionCallbackFailure, as the listener, reconcile or an operator sends it."""
+    data = payload.model_dump_json() if payload else None
+    runner.send_callback_failure(
+        callback_id, ErrorObject(message=message, type=error_type, data=data, stack_trace=None)
+    )
+
+
 def test_event_callback_resumes_and_succeeds(
     runner: DurableFunctionTestRunner, fake: FakeRedshift, registry: RunRegistry
 ) -> None:
@@ -84,15 +98,7 @@ def test_failed_batch_fails_the_execution_with_statement_index(
     statement_id = fake.only_statement()
     fake.end(statement_id, "FAILED", failing_index=2)
     decision = decide("FAILED", statement_id, ResumedBy.EVENT)
-    runner.send_callback_failure(
-        callback_id,
-        ErrorObject(
-            message="failed",
-            type=decision.error_type,
-            data=decision.payload.model_dump_json(),
-            stack_trace=None,
-        ),
-    )
+    send_failure(runner, callback_id, "failed", decision.error_type, decision.payload)
     result = runner.wait_for_result(arn, timeout=30)
 
     assert result.status.value == "FAILED"
@@ -143,10 +149,7 @@ def test_operator_failure_cancels_a_running_statement(
 ) -> None:
     arn = start(runner, sql_file="query.sql")
     callback_id = runner.wait_for_callback(arn)
-    runner.send_callback_failure(
-        callback_id,
-        ErrorObject(message="stop: wrong day", type="Manual", data=None, stack_trace=None),
-    )
+    send_failure(runner, callback_id, "stop: wrong day", "Manual")
     result = runner.wait_for_result(arn, timeout=30)
 
     assert result.status.value == "FAILED"
@@ -206,15 +209,7 @@ def test_reconcile_relays_redshift_state_and_keeps_the_statement_index(
     statement_id = fake.only_statement()
     fake.end(statement_id, "FAILED", failing_index=2)
     decision = decide("FAILED", statement_id, ResumedBy.OPERATOR, "ERROR: division by zero")
-    runner.send_callback_failure(
-        callback_id,
-        ErrorObject(
-            message="failed",
-            type=decision.error_type,
-            data=decision.payload.model_dump_json(),
-            stack_trace=None,
-        ),
-    )
+    send_failure(runner, callback_id, "failed", decision.error_type, decision.payload)
     runner.wait_for_result(arn, timeout=30)
     record = registry.find(statement_id)
     assert record.status is RunStatus.FAILED and record.resumed_by is ResumedBy.OPERATOR
@@ -236,10 +231,7 @@ def test_operator_result_and_error_type_are_recorded(
     arn = start(runner, sql_file="query.sql", callback_timeout_seconds=60)
     callback_id = runner.wait_for_callback(arn)
     failure = CallbackPayload(resumed_by=ResumedBy.OPERATOR, message="late data", error_type="SourceLate")
-    runner.send_callback_failure(
-        callback_id,
-        ErrorObject(message="late data", type="SourceLate", data=failure.model_dump_json(), stack_trace=None),
-    )
+    send_failure(runner, callback_id, "late data", "SourceLate", failure)
     runner.wait_for_result(arn, timeout=30)
     assert (
         json.loads(registry.get(registry.find(arn).run_key).summary or "{}")["error"]["type"] == "SourceLate"
