@@ -41,7 +41,6 @@ def follow(operator: Operator, started: Started, timeout: float, quiet: bool = F
     say = (lambda _msg: None) if quiet else progress
     deadline = time.monotonic() + timeout
     seen: set[str] = set()
-    record: RunRecord | None = None
     while True:
         record = operator.registry.get(started.run)
         if record and record.statement_id and "submitted" not in seen:
@@ -53,7 +52,7 @@ def follow(operator: Operator, started: Started, timeout: float, quiet: bool = F
         if time.monotonic() > deadline:
             raise TimeoutError(f"run {started.run} did not end within {timeout:.0f} s")
         time.sleep(0.05)
-    report = build_report(operator, started, execution, record and operator.registry.get(started.run))
+    report = build_report(operator, started, execution)
     if report.data.get("resumed_by"):
         say(f"resumed by {report.data['resumed_by']}")
     say(f"run {report.data['status'].lower()}")
@@ -70,12 +69,11 @@ def chain_records(operator: Operator, run: str) -> list[RunRecord]:
     return records
 
 
-def build_report(
-    operator: Operator, started: Started, execution: dict[str, Any], record: RunRecord | None
-) -> RunReport:
+def build_report(operator: Operator, started: Started, execution: dict[str, Any]) -> RunReport:
+    """The `--json` document: the last batch's summary (the whole chain under `batches`)."""
     events = operator.history(started.execution_arn)
     records = chain_records(operator, started.run)
-    record = records[-1] if records else record
+    record = records[-1] if records else None
     summary: dict[str, Any] = json.loads(record.summary) if record and record.summary else {}
     error = summary.get("error")
     if not error and execution.get("Error"):
@@ -110,4 +108,4 @@ def build_report(
 
 def invocations(events: list[dict[str, Any]]) -> int:
     """Handler invocations (replays included), counted from the history."""
-    return sum(1 for e in events if e.get("EventType") == "InvocationCompleted") or 0
+    return sum(1 for e in events if e.get("EventType") == "InvocationCompleted")

@@ -89,18 +89,8 @@ class Settings(BaseModel):
         """Read `RSBATCH_*` variables; raise SettingsError naming every problem."""
         env = os.environ if env is None else env
         raw: dict[str, Any] = {"table": env.get("RSBATCH_TABLE", "")}
-        for field, var in (
-            ("sql_root", "RSBATCH_SQL_ROOT"),
-            ("callback_timeout_seconds", "RSBATCH_CALLBACK_TIMEOUT_SECONDS"),
-            ("max_callback_timeout_seconds", "RSBATCH_MAX_CALLBACK_TIMEOUT_SECONDS"),
-            ("max_wait_seconds", "RSBATCH_MAX_WAIT_SECONDS"),
-            ("execution_timeout_seconds", "RSBATCH_EXECUTION_TIMEOUT_SECONDS"),
-            ("retention_days", "RSBATCH_RETENTION_DAYS"),
-            ("max_result_rows", "RSBATCH_MAX_RESULT_ROWS"),
-            ("sql_bucket", "RSBATCH_SQL_BUCKET"),
-            ("sql_prefix", "RSBATCH_SQL_PREFIX"),
-        ):
-            if env.get(var):
+        for field, var in _ENV_NAMES.items():
+            if field != "table" and env.get(var):
                 raw[field] = env[var]
         try:
             return cls.model_validate(raw)
@@ -135,6 +125,7 @@ def target_from_env(env: Mapping[str, str]) -> RedshiftTarget:
         raise SettingsError(_describe("Redshift target", exc)) from None
 
 
+#: The one list of Settings fields and the variables they come from.
 _ENV_NAMES = {
     "table": "RSBATCH_TABLE",
     "sql_root": "RSBATCH_SQL_ROOT",

@@ -37,6 +37,17 @@ def sql_file(name: str) -> list[str]:
     return split_statements((ROOT / "sql" / name).read_text("utf-8"))
 
 
+def client_for(endpoint_url: str, access_key: str = "testing") -> Any:
+    """A plain boto3 client for the emulator, as the principal `access_key` (owners are per key)."""
+    return boto3.client(
+        "redshift-data",
+        endpoint_url=endpoint_url,
+        region_name="us-east-1",
+        aws_access_key_id=access_key,
+        aws_secret_access_key="testing",
+    )
+
+
 def wait(client: Any, statement_id: str, timeout: float = 15) -> dict[str, Any]:
     """Describe with long polls until terminal."""
     deadline = time.monotonic() + timeout
@@ -595,16 +606,7 @@ def test_fifty_concurrent_statements_run_in_parallel(redshift_data: Any) -> None
 
 def test_statements_belong_to_their_principal(warehouse: Warehouse) -> None:
     with RedshiftDataEmulator(warehouse, enforce_owner=True) as emulator:
-        owner, other = (
-            boto3.client(
-                "redshift-data",
-                endpoint_url=emulator.endpoint_url,
-                region_name="us-east-1",
-                aws_access_key_id=key,
-                aws_secret_access_key="testing",
-            )
-            for key in ("OWNERKEY", "OTHERKEY")
-        )
+        owner, other = (client_for(emulator.endpoint_url, key) for key in ("OWNERKEY", "OTHERKEY"))
         statement_id = owner.execute_statement(Database=DB, Sql="SELECT 1")["Id"]
         assert wait(owner, statement_id)["Status"] == "FINISHED"
 
@@ -620,13 +622,7 @@ def test_stop_aborts_running_statements(warehouse: Warehouse) -> None:
     emulator = RedshiftDataEmulator(warehouse)
     emulator.subscribe(received.append)
     emulator.start()
-    client = boto3.client(
-        "redshift-data",
-        endpoint_url=emulator.endpoint_url,
-        region_name="us-east-1",
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-    )
+    client = client_for(emulator.endpoint_url)
     statement_id = client.execute_statement(Database=DB, Sql="SELECT pg_sleep(29)", WithEvent=True)["Id"]
     wait_started(client, statement_id)
     started = time.monotonic()
@@ -715,13 +711,7 @@ def test_session_misuse_is_refused(redshift_data: Any, redshift_emulator: Redshi
         redshift_data.execute_statement(Sql="SELECT 1", SessionId=session)
     with pytest.raises(redshift_data.exceptions.ValidationException, match="cannot be combined"):
         redshift_data.execute_statement(Sql="SELECT 1", SessionId=session, Database="dev")
-    other = boto3.client(
-        "redshift-data",
-        endpoint_url=redshift_emulator.endpoint_url,
-        region_name="us-east-1",
-        aws_access_key_id="someone-else",
-        aws_secret_access_key="x",
-    )
+    other = client_for(redshift_emulator.endpoint_url, "someone-else")
     wait(redshift_data, busy["Id"])
     with pytest.raises(other.exceptions.ValidationException, match="not available"):
         other.execute_statement(Sql="SELECT 1", SessionId=session)
