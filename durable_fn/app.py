@@ -9,8 +9,9 @@ from aws_durable_execution_sdk_python import DurableContext, durable_execution
 
 from rsbatch_core.actions import is_action, run_action
 from rsbatch_core.callbacks import CallbackSender
-from rsbatch_core.flow import Services, run_batch
+from rsbatch_core.flow import run_batch
 from rsbatch_core.observability import logger, metrics, tracer
+from rsbatch_core.ports import Services
 from rsbatch_core.redshift import RedshiftData
 from rsbatch_core.registry import RunRegistry
 from rsbatch_core.settings import Settings

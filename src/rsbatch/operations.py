@@ -13,7 +13,7 @@ from typing import Any
 from rsbatch.config import Target
 from rsbatch_core.callbacks import CallbackSender, Delivery
 from rsbatch_core.errors import BadInputError, RsbatchError
-from rsbatch_core.models import CallbackPayload, ResumedBy, RunRecord, RunStatus
+from rsbatch_core.models import CallbackPayload, DecidedBy, RunRecord, RunStatus
 from rsbatch_core.registry import RunRegistry
 from rsbatch_core.runkey import run_key
 
@@ -187,13 +187,13 @@ class Operator:
                     f"run {record.run_key}: its statement is {status}, not FINISHED; succeeding it now "
                     "could report data that never commits. Wait, `rsbatch fail` it, or use --force"
                 )
-        payload = CallbackPayload(resumed_by=ResumedBy.OPERATOR, result=result)
+        payload = CallbackPayload(decided_by=DecidedBy.PERSON, result=result)
         self._delivered(record, self.sender.succeed(record.callback_id, payload))
         return record
 
     def fail(self, ref: str, message: str, error_type: str, force: bool) -> RunRecord:
         record = self._waiting(ref, force)
-        payload = CallbackPayload(resumed_by=ResumedBy.OPERATOR, message=message, error_type=error_type)
+        payload = CallbackPayload(decided_by=DecidedBy.PERSON, message=message, error_type=error_type)
         self._delivered(record, self.sender.fail(record.callback_id, error_type, payload))
         return record
 

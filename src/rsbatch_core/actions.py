@@ -19,12 +19,11 @@ from aws_durable_execution_sdk_python.config import StepConfig
 from aws_durable_execution_sdk_python.retries import RetryPresets
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from rsbatch_core.callbacks import CallbackSender
 from rsbatch_core.errors import BadInputError, RsbatchError
-from rsbatch_core.models import ResumedBy, RunStatus
-from rsbatch_core.outcome import decide
-from rsbatch_core.redshift import RedshiftData, is_terminal
-from rsbatch_core.registry import RunNotFoundError, RunRegistry
+from rsbatch_core.models import DecidedBy, RunStatus
+from rsbatch_core.ports import CallbackSink, RunStore, StatementApi
+from rsbatch_core.registry import RunNotFoundError
+from rsbatch_core.verdict import RedshiftRecord, decision
 
 
 class ActionRequest(BaseModel):
@@ -41,7 +40,7 @@ def is_action(event: Any) -> bool:
 
 
 def run_action(
-    event: Any, context: DurableContext, registry: RunRegistry, redshift: RedshiftData, sender: CallbackSender
+    event: Any, context: DurableContext, registry: RunStore, redshift: StatementApi, sender: CallbackSink
 ) -> dict[str, Any]:
     try:
         request = ActionRequest.model_validate(event)
@@ -63,7 +62,7 @@ def run_action(
 
 
 def perform(
-    request: ActionRequest, registry: RunRegistry, redshift: RedshiftData, sender: CallbackSender
+    request: ActionRequest, registry: RunStore, redshift: StatementApi, sender: CallbackSink
 ) -> dict[str, Any]:
     if request.action == "reconcile":
         return {"actions": reconcile(registry, redshift, sender, request.older_than_seconds, request.dry_run)}
@@ -82,9 +81,9 @@ def perform(
 
 
 def reconcile(
-    registry: RunRegistry,
-    redshift: RedshiftData,
-    sender: CallbackSender,
+    registry: RunStore,
+    redshift: StatementApi,
+    sender: CallbackSink,
     older_than_seconds: int,
     dry_run: bool,
 ) -> list[dict[str, Any]]:
@@ -94,13 +93,12 @@ def reconcile(
     for record in registry.scan(RunStatus.WAITING):
         if not record.statement_id or record.created_at > cutoff:
             continue
-        description = redshift.describe(record.statement_id)
-        state = str(description.get("Status"))
-        entry = {"run": record.run_key, "statement_id": record.statement_id, "state": state}
-        if not is_terminal(description):
+        redshift_record = RedshiftRecord.from_description(redshift.describe(record.statement_id))
+        entry = {"run": record.run_key, "statement_id": record.statement_id, "state": redshift_record.state}
+        if not redshift_record.terminal:
             actions.append({**entry, "action": "skip", "delivery": None})
             continue
-        decision = decide(state, record.statement_id, ResumedBy.OPERATOR, description.get("Error"))
-        delivery = None if dry_run else sender.send(record.callback_id, decision).value
-        actions.append({**entry, "action": "succeed" if decision.success else "fail", "delivery": delivery})
+        relayed = decision(redshift_record, DecidedBy.RECONCILE)
+        delivery = None if dry_run else sender.send(record.callback_id, relayed).value
+        actions.append({**entry, "action": "succeed" if relayed.success else "fail", "delivery": delivery})
     return actions

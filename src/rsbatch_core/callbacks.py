@@ -15,7 +15,7 @@ from botocore.exceptions import ClientError
 
 from rsbatch_core.models import CallbackPayload
 from rsbatch_core.observability import logger
-from rsbatch_core.outcome import CallbackDecision
+from rsbatch_core.verdict import CallbackDecision
 
 #: AWS says CallbackTimeoutException; the SDK's local runner answers 404 (ResourceNotFound).
 _CLOSED_CODES = frozenset({"CallbackTimeoutException", "ResourceNotFoundException"})
@@ -55,7 +55,7 @@ class CallbackSender:
         )
 
     def send(self, callback_id: str, decision: CallbackDecision) -> Delivery:
-        """Success or failure, as `outcome.decide` chose it."""
+        """Success or failure, as `verdict.decision` chose it."""
         if decision.success:
             return self.succeed(callback_id, decision.payload)
         return self.fail(callback_id, decision.error_type or "", decision.payload)

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, computed_field, field_validator, model_validator
 
 from rsbatch_core.errors import BadInputError
 
@@ -20,9 +20,32 @@ class RunStatus(StrEnum):
 
 
 class ResumedBy(StrEnum):
+    """What woke the run up, as summaries, the registry and the `ResumedBy` metric dimension say it."""
+
     EVENT = "event"
     POLL = "poll"
     OPERATOR = "operator"
+
+
+class DecidedBy(StrEnum):
+    """Who decided a run's end, said explicitly in every callback payload rsbatch sends."""
+
+    REDSHIFT_EVENT = "redshift-event"  # the listener relays Redshift's status event
+    REDSHIFT_CHECK = "redshift-check"  # the function read the statement itself (a round timed out)
+    RECONCILE = "reconcile"  # `rsbatch reconcile` relays Redshift's record
+    PERSON = "person"  # `rsbatch succeed|fail`, or a raw callback from the AWS CLI
+
+    @property
+    def resumed_by(self) -> ResumedBy:
+        return _RESUMED_BY[self]
+
+
+_RESUMED_BY = {
+    DecidedBy.REDSHIFT_EVENT: ResumedBy.EVENT,
+    DecidedBy.REDSHIFT_CHECK: ResumedBy.POLL,
+    DecidedBy.RECONCILE: ResumedBy.OPERATOR,
+    DecidedBy.PERSON: ResumedBy.OPERATOR,
+}
 
 
 def utcnow() -> datetime:
@@ -122,17 +145,23 @@ class RunSummary(BaseModel):
 class CallbackPayload(BaseModel):
     """What the listener (or an operator) sends with SendDurableExecutionCallbackSuccess/Failure.
 
-    Anything without `resumed_by` came from a person with the plain AWS CLI.
+    Anything without `decided_by` came from a person with the plain AWS CLI.
     """
 
     model_config = ConfigDict(extra="ignore")
 
-    resumed_by: ResumedBy = ResumedBy.OPERATOR
+    decided_by: DecidedBy = DecidedBy.PERSON
     state: str | None = None  # Redshift's state, when the sender relays it (listener, reconcile)
     statement_id: str | None = None
     message: str | None = None
     error_type: str | None = None  # `rsbatch fail --type`
     result: str | None = None  # `rsbatch succeed --result` (JSON text)
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def resumed_by(self) -> ResumedBy:
+        """Sent along for people reading the payload; derived, never read back."""
+        return self.decided_by.resumed_by
 
 
 class RunRecord(BaseModel):

@@ -1,4 +1,4 @@
-"""Redshift Data API adapter: submit, describe, cancel — and turn a description into stats."""
+"""Redshift Data API adapter: submit, describe, cancel, read results — the calls and their arguments."""
 
 from __future__ import annotations
 
@@ -9,9 +9,10 @@ from typing import Any
 import boto3
 from botocore.config import Config
 
-from rsbatch_core.models import TERMINAL_STATES, ResultRows, StatementStats
+from rsbatch_core.models import ResultRows
 from rsbatch_core.settings import RedshiftTarget
 from rsbatch_core.sqlfile import SqlBatch
+from rsbatch_core.verdict import is_terminal
 
 #: Long polls take up to 30 s; give the socket room beyond that.
 _CLIENT_CONFIG = Config(read_timeout=60, retries={"mode": "standard", "max_attempts": 5})
@@ -115,38 +116,4 @@ def _field_value(field: dict[str, Any]) -> Any:
             return field[key]
     if "blobValue" in field:
         return "<blob>"
-    return None
-
-
-def is_terminal(description: dict[str, Any]) -> bool:
-    return description.get("Status") in TERMINAL_STATES
-
-
-def statement_stats(description: dict[str, Any]) -> list[StatementStats]:
-    """Per sub-statement status, rows, duration and error, 1-based like Redshift's `<id>:N`."""
-    subs = description.get("SubStatements") or [description]
-    stats = []
-    for position, sub in enumerate(subs, start=1):
-        sub_id = str(sub.get("Id", ""))
-        index = int(sub_id.rsplit(":", 1)[1]) if ":" in sub_id else position
-        duration = sub.get("Duration")
-        rows = sub.get("ResultRows")
-        stats.append(
-            StatementStats(
-                index=index,
-                status=str(sub.get("Status", "UNKNOWN")),
-                rows=int(rows) if rows is not None and rows >= 0 else None,
-                duration_ms=round(duration / 1e6, 3) if duration and duration > 0 else None,
-                error=sub.get("Error") or None,
-            )
-        )
-    return stats
-
-
-def failing_statement(stats: list[StatementStats]) -> StatementStats | None:
-    """The sub-statement that failed (first FAILED, else first ABORTED)."""
-    for status in ("FAILED", "ABORTED"):
-        for stat in stats:
-            if stat.status == status:
-                return stat
     return None

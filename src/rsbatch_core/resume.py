@@ -15,11 +15,11 @@ from aws_lambda_powertools.utilities.parser.models import EventBridgeModel
 from pydantic import ValidationError
 
 from rsbatch_core.callbacks import CallbackSender, Delivery
-from rsbatch_core.models import RedshiftEventDetail, ResumedBy, RunStatus
+from rsbatch_core.models import DecidedBy, RedshiftEventDetail, RunStatus
 from rsbatch_core.observability import bind_run, logger
-from rsbatch_core.outcome import decide
 from rsbatch_core.registry import RunRegistry
 from rsbatch_core.runkey import is_ours
+from rsbatch_core.verdict import RedshiftRecord, decision
 
 EVENT_SOURCE = "aws.redshift-data"
 EVENT_DETAIL_TYPE = "Redshift Data Statement Status Change"
@@ -72,6 +72,7 @@ def resume_from_event(event: Any, registry: RunRegistry, sender: CallbackSender)
     if record.statement_id and record.statement_id != detail.statement_id:
         logger.warning("ignored: event for another statement of this run")
         return Outcome.STALE
-    delivery = sender.send(record.callback_id, decide(detail.state, detail.statement_id, ResumedBy.EVENT))
+    redshift = RedshiftRecord(statement_id=detail.statement_id, state=detail.state)
+    delivery = sender.send(record.callback_id, decision(redshift, DecidedBy.REDSHIFT_EVENT))
     logger.info("event handled", extra={"state": detail.state, "delivery": delivery.value})
     return Outcome.RESUMED if delivery is Delivery.SENT else Outcome.ALREADY_CLOSED

@@ -1,6 +1,8 @@
 """An in-memory stand-in for the Redshift Data API adapter, for unit tests of the flow only.
 
-The integration tests run the same flow against the emulator and real PostgreSQL.
+It implements the core's `StatementApi` port, so mypy holds it to the same
+contract as `RedshiftData`. The integration tests run the same flow against
+the emulator and real PostgreSQL.
 """
 
 from __future__ import annotations
@@ -9,21 +11,34 @@ import threading
 import uuid
 from typing import Any
 
+from rsbatch_core.models import ResultRows
+from rsbatch_core.ports import StatementApi
 from rsbatch_core.settings import RedshiftTarget
 from rsbatch_core.sqlfile import SqlBatch
 
 
-class FakeRedshift:
+class FakeRedshift(StatementApi):
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self.by_token: dict[str, str] = {}
         self.descriptions: dict[str, dict[str, Any]] = {}
         self.submits = 0
         self.cancelled: list[str] = []
+        self.submit_error: Exception | None = None  # raised by every submit when set
 
     def submit(
-        self, batch: SqlBatch, target: RedshiftTarget, run: str, token: str, *args: Any, **kwargs: Any
+        self,
+        batch: SqlBatch,
+        target: RedshiftTarget,
+        run: str,
+        token: str,
+        parameters: list[dict[str, str]] | None = None,
+        execution_mode: str = "TRANSACTION",
+        session_keep_alive: int | None = None,
+        session_id: str | None = None,
     ) -> str:
+        if self.submit_error is not None:
+            raise self.submit_error
         with self._lock:
             if token in self.by_token:
                 return self.by_token[token]
@@ -68,7 +83,13 @@ class FakeRedshift:
     def describe(self, statement_id: str, wait_seconds: int = 0) -> dict[str, Any]:
         return self.descriptions[statement_id]
 
+    def wait_terminal(self, statement_id: str, seconds: int = 30) -> dict[str, Any]:
+        return self.descriptions[statement_id]  # a cancel here ends the statement at once
+
     def cancel(self, statement_id: str) -> bool:
         self.cancelled.append(statement_id)
         self.end(statement_id, "ABORTED")
         return True
+
+    def result_rows(self, sub_statement_id: str, max_rows: int, max_bytes: int = 64 * 1024) -> ResultRows:
+        raise AssertionError("the fake's statements return no rows (HasResultSet is never set)")

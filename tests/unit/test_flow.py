@@ -13,12 +13,13 @@ from aws_durable_execution_sdk_python import DurableContext, durable_execution
 from aws_durable_execution_sdk_python.lambda_service import ErrorObject
 from aws_durable_execution_sdk_python_testing import DurableFunctionTestRunner
 
-from rsbatch_core.flow import Services, run_batch
-from rsbatch_core.models import CallbackPayload, ResumedBy, RunStatus
-from rsbatch_core.outcome import decide
+from rsbatch_core.flow import run_batch
+from rsbatch_core.models import CallbackPayload, DecidedBy, ResumedBy, RunStatus
+from rsbatch_core.ports import Services
 from rsbatch_core.registry import RunRegistry
 from rsbatch_core.settings import Settings
 from rsbatch_core.sqlsource import SqlSource
+from rsbatch_core.verdict import RedshiftRecord, decision
 from tests.unit.fakes import FakeRedshift
 
 
@@ -36,7 +37,7 @@ def runner(
     services = Services(
         settings=settings,
         registry=registry,
-        redshift=fake,  # type: ignore[arg-type]
+        redshift=fake,
         sql=SqlSource(sql_root),
     )
 
@@ -76,8 +77,8 @@ def test_event_callback_resumes_and_succeeds(
     assert run.status is RunStatus.WAITING and run.callback_id == callback_id
 
     fake.end(statement_id, "FINISHED")
-    decision = decide("FINISHED", statement_id, ResumedBy.EVENT)
-    runner.send_callback_success(callback_id, decision.payload.model_dump_json().encode())
+    relayed = decision(RedshiftRecord(statement_id, "FINISHED"), DecidedBy.REDSHIFT_EVENT)
+    runner.send_callback_success(callback_id, relayed.payload.model_dump_json().encode())
     result = runner.wait_for_result(arn, timeout=30)
 
     summary = json.loads(result.result or "{}")
@@ -85,7 +86,8 @@ def test_event_callback_resumes_and_succeeds(
     assert summary["resumed_by"] == "event"
     assert [s["index"] for s in summary["statements"]] == [1, 2]
     assert fake.submits == 1
-    assert registry.get(run.run_key).status is RunStatus.SUCCEEDED  # type: ignore[union-attr]
+    record = registry.get(run.run_key)
+    assert record is not None and record.status is RunStatus.SUCCEEDED
     # create callback + submit + finish: the event path stays this small whatever the duration
     assert len(result.operations) == 3
 
@@ -97,8 +99,8 @@ def test_failed_batch_fails_the_execution_with_statement_index(
     callback_id = runner.wait_for_callback(arn)
     statement_id = fake.only_statement()
     fake.end(statement_id, "FAILED", failing_index=2)
-    decision = decide("FAILED", statement_id, ResumedBy.EVENT)
-    send_failure(runner, callback_id, "failed", decision.error_type, decision.payload)
+    relayed = decision(RedshiftRecord(statement_id, "FAILED"), DecidedBy.REDSHIFT_EVENT)
+    send_failure(runner, callback_id, "failed", relayed.error_type, relayed.payload)
     result = runner.wait_for_result(arn, timeout=30)
 
     assert result.status.value == "FAILED"
@@ -137,7 +139,7 @@ def test_still_running_after_timeout_waits_another_round(
         time.sleep(0.05)  # the round's check step re-arms the registry just after the callback
     assert registry.find(statement_id).callback_id == second
     fake.end(statement_id, "FINISHED")
-    payload = CallbackPayload(resumed_by=ResumedBy.EVENT, state="FINISHED")
+    payload = CallbackPayload(decided_by=DecidedBy.REDSHIFT_EVENT, state="FINISHED")
     runner.send_callback_success(second, payload.model_dump_json().encode())
     summary = json.loads(runner.wait_for_result(arn, timeout=30).result or "{}")
     assert summary["resumed_by"] == "event"
@@ -153,7 +155,7 @@ def test_operator_failure_cancels_a_running_statement(
     result = runner.wait_for_result(arn, timeout=30)
 
     assert result.status.value == "FAILED"
-    assert "stop: wrong day" in (result.error.message or "")  # type: ignore[union-attr]
+    assert result.error is not None and "stop: wrong day" in (result.error.message or "")
     assert fake.cancelled == [fake.only_statement()]
     assert registry.find(fake.only_statement()).resumed_by is ResumedBy.OPERATOR
 
@@ -164,7 +166,7 @@ def test_a_statement_that_never_ends_is_cancelled_at_the_deadline(
     monkeypatch.setenv("RSBATCH_WORKGROUP", "wg")
     # An execution timeout of 302 s leaves a 2 s deadline (5 min margin): rounds of 1 s, then give up.
     settings = Settings(table="runs", sql_root=sql_root, execution_timeout_seconds=302)
-    services = Services(settings=settings, registry=registry, redshift=fake, sql=SqlSource(sql_root))  # type: ignore[arg-type]
+    services = Services(settings=settings, registry=registry, redshift=fake, sql=SqlSource(sql_root))
 
     @durable_execution
     def handler(event: Any, context: DurableContext) -> dict[str, Any]:
@@ -177,7 +179,7 @@ def test_a_statement_that_never_ends_is_cancelled_at_the_deadline(
         )
     assert time.monotonic() - began < 4  # rounds shrink to the deadline instead of overshooting it
     assert result.status.value == "FAILED"
-    assert "no end after 2 s" in (result.error.message or "")  # type: ignore[union-attr]
+    assert result.error is not None and "no end after 2 s" in (result.error.message or "")
     assert fake.cancelled == [fake.only_statement()]
     assert registry.find(fake.only_statement()).status is RunStatus.FAILED
 
@@ -208,8 +210,10 @@ def test_reconcile_relays_redshift_state_and_keeps_the_statement_index(
     callback_id = runner.wait_for_callback(arn)
     statement_id = fake.only_statement()
     fake.end(statement_id, "FAILED", failing_index=2)
-    decision = decide("FAILED", statement_id, ResumedBy.OPERATOR, "ERROR: division by zero")
-    send_failure(runner, callback_id, "failed", decision.error_type, decision.payload)
+    relayed = decision(
+        RedshiftRecord(statement_id, "FAILED", error="ERROR: division by zero"), DecidedBy.RECONCILE
+    )
+    send_failure(runner, callback_id, "failed", relayed.error_type, relayed.payload)
     runner.wait_for_result(arn, timeout=30)
     record = registry.find(statement_id)
     assert record.status is RunStatus.FAILED and record.resumed_by is ResumedBy.OPERATOR
@@ -223,19 +227,18 @@ def test_operator_result_and_error_type_are_recorded(
     arn = start(runner, sql_file="query.sql")
     callback_id = runner.wait_for_callback(arn)
     fake.end(fake.only_statement(), "FINISHED")
-    payload = CallbackPayload(resumed_by=ResumedBy.OPERATOR, result='{"checked_by": "ana"}')
+    payload = CallbackPayload(decided_by=DecidedBy.PERSON, result='{"checked_by": "ana"}')
     runner.send_callback_success(callback_id, payload.model_dump_json().encode())
     summary = json.loads(runner.wait_for_result(arn, timeout=30).result or "{}")
     assert summary["operator_result"] == '{"checked_by": "ana"}'
 
     arn = start(runner, sql_file="query.sql", callback_timeout_seconds=60)
     callback_id = runner.wait_for_callback(arn)
-    failure = CallbackPayload(resumed_by=ResumedBy.OPERATOR, message="late data", error_type="SourceLate")
+    failure = CallbackPayload(decided_by=DecidedBy.PERSON, message="late data", error_type="SourceLate")
     send_failure(runner, callback_id, "late data", "SourceLate", failure)
     runner.wait_for_result(arn, timeout=30)
-    assert (
-        json.loads(registry.get(registry.find(arn).run_key).summary or "{}")["error"]["type"] == "SourceLate"
-    )  # type: ignore[union-attr]
+    record = registry.get(registry.find(arn).run_key)
+    assert record is not None and json.loads(record.summary or "{}")["error"]["type"] == "SourceLate"
 
 
 def test_a_step_that_fails_for_good_still_records_the_run_failed(
@@ -243,12 +246,9 @@ def test_a_step_that_fails_for_good_still_records_the_run_failed(
 ) -> None:
     from botocore.exceptions import ClientError
 
-    def denied(*_: Any, **__: Any) -> str:
-        raise ClientError(
-            {"Error": {"Code": "AccessDeniedException", "Message": "no"}}, "BatchExecuteStatement"
-        )
-
-    fake.submit = denied  # type: ignore[method-assign]
+    fake.submit_error = ClientError(
+        {"Error": {"Code": "AccessDeniedException", "Message": "no"}}, "BatchExecuteStatement"
+    )
     arn = start(runner, sql_file="query.sql")
     result = runner.wait_for_result(arn, timeout=30)
     assert result.status.value == "FAILED"

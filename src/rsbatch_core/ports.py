@@ -1,0 +1,77 @@
+"""The adapters the core talks to, as Protocols (ports).
+
+The flow, the listener logic and the operator actions are written against
+these, so a test's in-memory fake is type-checked against the same contract
+as the boto3-backed adapter (`RunRegistry`, `RedshiftData`, `SqlSource`,
+`CallbackSender`) that runs on Lambda.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from rsbatch_core.callbacks import Delivery
+from rsbatch_core.models import CallbackPayload, ResultRows, RunRecord, RunStatus, RunSummary
+from rsbatch_core.settings import RedshiftTarget, Settings
+from rsbatch_core.sqlfile import SqlBatch
+from rsbatch_core.verdict import CallbackDecision
+
+
+class RunStore(Protocol):
+    """The run registry (DynamoDB): one item per batch, written conditionally."""
+
+    def register(self, record: RunRecord) -> None: ...
+    def set_statement(self, run_key: str, statement_id: str) -> None: ...
+    def rearm(self, run_key: str, callback_id: str) -> None: ...
+    def finish(self, summary: RunSummary) -> None: ...
+    def abandon(self, run_key: str, error: str) -> None: ...
+    def get(self, run_key: str) -> RunRecord | None: ...
+    def find(self, ref: str) -> RunRecord: ...
+    def scan(self, status: RunStatus | None = None) -> Iterator[RunRecord]: ...
+
+
+class StatementApi(Protocol):
+    """The Redshift Data API calls the function makes."""
+
+    def submit(
+        self,
+        batch: SqlBatch,
+        target: RedshiftTarget,
+        run: str,
+        token: str,
+        parameters: list[dict[str, str]] | None = None,
+        execution_mode: str = "TRANSACTION",
+        session_keep_alive: int | None = None,
+        session_id: str | None = None,
+    ) -> str: ...
+    def describe(self, statement_id: str, wait_seconds: int = 0) -> dict[str, Any]: ...
+    def wait_terminal(self, statement_id: str, seconds: int = 30) -> dict[str, Any]: ...
+    def cancel(self, statement_id: str) -> bool: ...
+    def result_rows(self, sub_statement_id: str, max_rows: int, max_bytes: int = 64 * 1024) -> ResultRows: ...
+
+
+class SqlStore(Protocol):
+    """Where SQL files come from: the bundled folder, or S3 under the allowed prefix."""
+
+    def load(self, name: str) -> SqlBatch: ...
+    def check_s3_uri(self, uri: str) -> tuple[str, str]: ...
+
+
+class CallbackSink(Protocol):
+    """SendDurableExecutionCallbackSuccess/Failure."""
+
+    def succeed(self, callback_id: str, payload: CallbackPayload) -> Delivery: ...
+    def fail(self, callback_id: str, error_type: str, payload: CallbackPayload) -> Delivery: ...
+    def send(self, callback_id: str, decision: CallbackDecision) -> Delivery: ...
+
+
+@dataclass
+class Services:
+    """What a run talks to; the durable handler builds it once per container."""
+
+    settings: Settings
+    registry: RunStore
+    redshift: StatementApi
+    sql: SqlStore
