@@ -7,9 +7,10 @@ Both runtimes run with ``skip_time=False``: waits and callback timeouts take rea
 "statement end → resumed" is a wall-clock measurement.
 
 The fallback path (every event lost) runs at the same time as the event path: the Redshift
-emulator's events go through :class:`EventRouter`, which hands the events of fallback runs to a
-second ``EventBus`` whose faults are ``EventFaults(drop=1.0)`` (set with ``set_faults``) and all
-other events to the stack's own bus, unchanged.
+emulator's events go through :class:`EventRouter` (the stack's ``route_events`` hook), which
+hands the events of fallback runs to a second ``EventBus`` whose faults are ``Faults(drop=1.0)``
+and all other events to the stack's own bus, unchanged. Handlers are timed through the stack's
+``wrap_handler`` / ``wrap_listener`` hooks.
 """
 
 from __future__ import annotations
@@ -96,18 +97,26 @@ class HandlerTimer:
 
 
 class EventRouter:
-    """Events of runs in ``dropped`` go to a bus with ``EventFaults(drop=1.0)``; others to the stack's."""
+    """Events of runs in ``dropped`` go to a bus with ``Faults(drop=1.0)``; others to the stack's.
 
-    def __init__(self, stack: Any) -> None:
-        from rsbatch.local.event_bus import EventBus, EventFaults
+    The stack's ``route_events`` hook installs it between the Data API emulator and the bus.
+    """
+
+    def __init__(self, template: Path) -> None:
+        from rsbatch.local.event_bus import EventBus
+        from rsbatch.local.faults import Faults
         from rsbatch.local.template import load_template, status_rule_pattern
 
-        self.stack = stack
-        pattern = status_rule_pattern(load_template(stack.options.template))
-        self.faulty = EventBus(pattern, stack.bus.publish)
-        self.faulty.set_faults(EventFaults(drop=1.0))
+        pattern = status_rule_pattern(load_template(template))
+        self._deliver: Callable[[dict[str, Any]], None] | None = None
+        self.faulty = EventBus(pattern, self._forward, Faults(drop=1.0))
         self.dropped: set[str] = set()
         self._lock = threading.Lock()
+
+    def route(self, deliver: Callable[[dict[str, Any]], None]) -> Callable[[dict[str, Any]], None]:
+        """The ``route_events`` hook: ``deliver`` is the stack bus's publish."""
+        self._deliver = deliver
+        return self.publish
 
     def drop_events_of(self, run: str) -> None:
         with self._lock:
@@ -117,11 +126,14 @@ class EventRouter:
         name = str((event.get("detail") or {}).get("statementName") or "")
         with self._lock:
             faulty = name in self.dropped
-        (self.faulty if faulty else self.stack.bus).publish(event)
+        if faulty:
+            self.faulty.publish(event)
+        else:
+            self._forward(event)
 
-    def install(self) -> None:
-        self.stack.redshift.unsubscribe(self.stack.bus.publish)
-        self.stack.redshift.subscribe(self.publish)
+    def _forward(self, event: dict[str, Any]) -> None:
+        assert self._deliver is not None, "route() was not called: pass it as the stack's route_events hook"
+        self._deliver(event)
 
     def close(self) -> None:
         self.faulty.close()
@@ -218,8 +230,7 @@ def measure(
     started: Started, executor: Any, redshift: Any, timer: HandlerTimer, interval_s: float
 ) -> Measured:
     """Read one finished run from its durable history and from the Data API."""
-    from rsbatch.local_run import invocations
-    from rsbatch.operations import durable_operations
+    from rsbatch.report import durable_operations, invocations
 
     arn = started.execution_arn
     design = started.spec.design
@@ -377,27 +388,27 @@ class Bench:
 
         self._restore.append(restore)
 
-    def _patch(self, obj: Any, name: str, value: Any) -> None:
-        previous = getattr(obj, name)
-        setattr(obj, name, value)
-        self._restore.append(lambda: setattr(obj, name, previous))
-
     def _start(self) -> None:
-        import durable_fn.app
-        import status_listener.app
         from bench import polling_reference
         from rsbatch.local.durable_runtime import DurableRuntime
-        from rsbatch.local.stack import LocalStack, StackOptions
+        from rsbatch.local.stack import REPO_ROOT, LocalStack, StackHooks, StackOptions
 
         self._prepare_sql_root()
         # Scaled-down fallback: the cap is read from the environment when the handler first runs.
         self._set_env("RSBATCH_MAX_CALLBACK_TIMEOUT_SECONDS", str(self.options.fallback_cap_s))
-        self._patch(durable_fn.app, "handler", self.timer.wrap(durable_fn.app.handler))
-        self._patch(status_listener.app, "handler", self.timer.wrap_listener(status_listener.app.handler))
+        self.router = EventRouter(REPO_ROOT / "template.yaml")
+        hooks = StackHooks(
+            wrap_handler=self.timer.wrap,
+            wrap_listener=self.timer.wrap_listener,
+            route_events=self.router.route,
+        )
         progress("starting the local stack (embedded PostgreSQL, Data API, DynamoDB, bus, durable runtime)")
         self.stack = LocalStack(
             StackOptions(
-                home=self.options.home / "stack", sql_root=self.sql_root, execution_timeout_seconds=3600
+                home=self.options.home / "stack",
+                sql_root=self.sql_root,
+                execution_timeout_seconds=3600,
+                hooks=hooks,
             )
         ).start()
         self.polling_runtime = DurableRuntime(
@@ -405,8 +416,6 @@ class Bench:
             function_name=POLLING_FUNCTION,
             execution_timeout_seconds=3600,
         )
-        self.router = EventRouter(self.stack)
-        self.router.install()
         config = Config(max_pool_connections=64, retries={"mode": "standard", "max_attempts": 3})
         self.lambda_ours = boto3.client("lambda", endpoint_url=self.stack.runtime.endpoint_url, config=config)
         self.lambda_polling = boto3.client(

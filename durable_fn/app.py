@@ -35,6 +35,12 @@ def callbacks() -> CallbackSender:
     return CallbackSender()
 
 
+def cold_start() -> None:
+    """Forget the cached adapters and settings, as a new container would (the local stack, tests)."""
+    services.cache_clear()
+    callbacks.cache_clear()
+
+
 def run(event: Any, context: DurableContext) -> dict[str, Any]:
     """A SQL run, or an operator action (`{"action": …}`) that must run as this function's role."""
     s = services()

@@ -20,6 +20,11 @@ def _adapters() -> tuple[RunRegistry, CallbackSender]:
     return RunRegistry(settings.table, settings.retention_days), CallbackSender()
 
 
+def cold_start() -> None:
+    """Forget the cached adapters and settings, as a new container would (the local stack, tests)."""
+    _adapters.cache_clear()
+
+
 @tracer.capture_lambda_handler(capture_response=False)
 @logger.inject_lambda_context(clear_state=True)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, str]:

@@ -13,7 +13,7 @@ import sys
 import threading
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
@@ -21,6 +21,9 @@ from rsbatch import output
 from rsbatch_core.errors import BadInputError, RsbatchError
 from rsbatch_core.models import RunStatus
 from rsbatch_core.registry import RunNotFoundError
+
+if TYPE_CHECKING:
+    from rsbatch.report import RunReport
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -94,22 +97,31 @@ def main() -> None:
     Try it locally (no AWS account, no Docker):
       rsbatch run query.sql --local
     """
-    _core_logs_to_stderr()
+    from rsbatch.logs import core_warnings_to_stderr
 
-
-def _core_logs_to_stderr() -> None:
-    """The shared core logs JSON for CloudWatch; in the CLI only its warnings matter, on stderr."""
-    import logging
-
-    from rsbatch_core.observability import logger
-
-    logger.setLevel(logging.WARNING)
-    handler = logger.registered_handler
-    if isinstance(handler, logging.StreamHandler):
-        handler.setStream(sys.stderr)
+    core_warnings_to_stderr()
 
 
 # -- run ------------------------------------------------------------------
+
+
+#: The local stack's fault knobs (events and Lambdas): the same option on `run --local` and `local up`.
+events_option = click.option(
+    "--events",
+    default="",
+    metavar="SPEC",
+    help="Local faults: drop[=F], duplicate=N[@F], delay=S, reorder=S, fail=K, restart, "
+    "crash-after-submit[=K] (comma-separated).",
+)
+
+
+def parse_faults(spec: str) -> Any:
+    from rsbatch.local.faults import Faults
+
+    try:
+        return Faults.parse(spec)
+    except ValueError as exc:
+        raise BadInputError(str(exc)) from None
 
 
 def batch_options(fn: F) -> F:
@@ -183,13 +195,7 @@ def default_sql_root() -> Path:
 @click.argument("sql_files", nargs=-1, required=True, metavar="SQL_FILE...")
 @click.option("--local", is_flag=True, help="Boot the local stack in-process and run there.")
 @batch_options
-@click.option(
-    "--events",
-    default="",
-    metavar="SPEC",
-    help="Local faults: drop[=F], duplicate=N[@F], delay=S, reorder=S, fail=K, restart, "
-    "crash-after-submit[=K] (comma-separated).",
-)
+@events_option
 @click.option("--timeout", type=click.IntRange(1), default=3600, show_default=True, help="Give up after S.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON document on stdout.")
 @errors_handled
@@ -217,17 +223,12 @@ def run(
       rsbatch run examples/orders_since.sql --local --param since=2026-11-01
       rsbatch run query.sql --local --events drop --callback-timeout 2 --json
     """
-    from rsbatch.local.event_bus import EventFaults
-
     if not local and not os.environ.get("AWS_ENDPOINT_URL_LAMBDA"):
         raise BadInputError(
             "`rsbatch run` waits in the terminal, so it runs on the local stack (--local); "
             "on AWS use `rsbatch start` and `rsbatch show`"
         )
-    try:
-        faults = EventFaults.parse(events)
-    except ValueError as exc:
-        raise BadInputError(str(exc)) from None
+    faults = parse_faults(events)
     if events and not local:
         raise BadInputError(
             "--events needs --local (a stack served by `rsbatch local up` takes its own --events)"
@@ -256,34 +257,33 @@ def run(
         started = op.start(list(sql_files), None, callback_timeout, options)
         report = follow(op, started, timeout)
     if as_json:
-        output.emit_json(report.data)
+        output.emit_json(report.to_json())
     else:
-        _print_report(report.data)
+        _print_report(report)
     if not report.succeeded:
         sys.exit(1)
 
 
-def _print_report(data: dict[str, Any]) -> None:
-    click.echo(f"run          {data['run']}")
-    click.echo(f"status       {output.status(data['status'])}")
-    click.echo(f"resumed by   {data['resumed_by'] or '-'}")
-    click.echo(f"statement    {data['statement_id'] or '-'}")
-    click.echo(f"durable ops  {data['durable_operations']}   invocations {data['invocations']}")
-    if data["resume_latency_ms"] is not None:
-        click.echo(f"resumed      {data['resume_latency_ms']} ms after the statement ended")
-    if data["statements"]:
-        rows = [(s["index"], s["status"], s["rows"], s["duration_ms"]) for s in data["statements"]]
+def _print_report(report: RunReport) -> None:
+    click.echo(f"run          {report.run}")
+    click.echo(f"status       {output.status(report.status.value)}")
+    click.echo(f"resumed by   {report.resumed_by or '-'}")
+    click.echo(f"statement    {report.statement_id or '-'}")
+    click.echo(f"durable ops  {report.durable_operations}   invocations {report.invocations}")
+    if report.resume_latency_ms is not None:
+        click.echo(f"resumed      {report.resume_latency_ms} ms after the statement ended")
+    if report.statements:
+        rows = [(s.index, s.status, s.rows, s.duration_ms) for s in report.statements]
         click.echo(output.table(["#", "status", "rows", "ms"], rows))
-    for batch in data.get("batches") or []:
-        click.echo(f"batch        {batch['sql_file']}: {output.status(batch['status'])}")
-    result = data.get("result")
+    for batch in report.batches or []:
+        click.echo(f"batch        {batch.sql_file}: {output.status(batch.status.value)}")
+    result = report.result
     if result:
-        more = f" (first {len(result['rows'])} of {result['total_rows']})" if result["truncated"] else ""
+        more = f" (first {len(result.rows)} of {result.total_rows})" if result.truncated else ""
         click.echo(f"result rows{more}")
-        click.echo(output.table(result["columns"], result["rows"]))
-    if data["error"]:
-        err = data["error"]
-        click.echo(f"error        {err.get('type')}: {err.get('message')}")
+        click.echo(output.table(result.columns, result.rows))
+    if report.error:
+        click.echo(f"error        {report.error.type}: {report.error.message}")
 
 
 # -- start / runs / show --------------------------------------------------
@@ -378,12 +378,10 @@ def show(run: str, **target: Any) -> None:
     """
     as_json = target.pop("as_json")
     shown = operator(**target).show(run)
-    record = shown["run"]
     if as_json:
-        output.emit_json({**shown, "run": json.loads(record.model_dump_json())})
+        output.emit_json(shown.to_json())
         return
-    statement = shown["statement"] or {}
-    execution = shown["execution"]
+    record, statement, execution = shown.record, shown.statement or {}, shown.execution
     left = [
         ("run", record.run_key),
         ("status", output.status(record.status.value)),
@@ -517,12 +515,7 @@ def local() -> None:
 
 
 @local.command("up")
-@click.option(
-    "--events",
-    default="",
-    metavar="SPEC",
-    help="Event faults: drop[=F], duplicate=N[@F], delay=S, reorder=S, fail=K.",
-)
+@events_option
 @click.option("--callback-timeout", type=click.IntRange(1, 86_400), default=900, show_default=True)
 @click.option(
     "--postgres-url", envvar="RSBATCH_POSTGRES_URL", help="Use this PostgreSQL instead of the embedded one."
@@ -536,14 +529,10 @@ def local_up(events: str, callback_timeout: int, postgres_url: str | None) -> No
       export $(grep = stack.env)   # the NAME=value lines printed here
       rsbatch start query.sql && rsbatch runs
     """
-    from rsbatch.local.event_bus import EventFaults
     from rsbatch.local.stack import LocalStack, StackOptions
     from rsbatch.local.warehouse import default_home
 
-    try:
-        faults = EventFaults.parse(events)
-    except ValueError as exc:
-        raise BadInputError(str(exc)) from None
+    faults = parse_faults(events)
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())

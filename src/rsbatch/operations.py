@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from rsbatch.config import Target
+from rsbatch.report import durable_operations
 from rsbatch_core.callbacks import CallbackSender, Delivery
 from rsbatch_core.errors import BadInputError, RsbatchError
 from rsbatch_core.models import CallbackPayload, DecidedBy, RunRecord, RunStatus
@@ -62,6 +63,22 @@ class Started:
     run: str
     execution_arn: str
     new: bool
+
+
+@dataclass(frozen=True)
+class ShownRun:
+    """`rsbatch show`: the registry item, Redshift's description, the durable execution."""
+
+    record: RunRecord
+    statement: dict[str, Any] | None  # DescribeStatement, as the function saw it
+    execution: dict[str, Any]  # GetDurableExecution, with the history's operation count
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "run": json.loads(self.record.model_dump_json()),
+            "statement": self.statement,
+            "execution": self.execution,
+        }
 
 
 @dataclass(frozen=True)
@@ -166,14 +183,14 @@ class Operator:
             raise OperatorError(str(error.get("message") or f"action {payload['action']} failed"))
         return result
 
-    def show(self, ref: str) -> dict[str, Any]:
+    def show(self, ref: str) -> ShownRun:
         record = self.find(ref)
         statement: dict[str, Any] | None = None
         if record.statement_id:
             statement = self.action({"action": "inspect", "run": record.run_key})["statement"]
         execution = self.execution(record.execution_arn)
         execution["Operations"] = durable_operations(self.history(record.execution_arn))
-        return {"run": record, "statement": statement, "execution": execution}
+        return ShownRun(record=record, statement=statement, execution=execution)
 
     # -- act ---------------------------------------------------------------
 
@@ -227,14 +244,6 @@ class Operator:
                 f"run {record.run_key}: its callback is already closed (the run resumed, or a round of "
                 "waiting just ended and re-armed it); check `rsbatch show` and try again"
             )
-
-
-def durable_operations(events: list[dict[str, Any]]) -> int:
-    """Distinct durable operations in an execution's history (the execution itself excluded)."""
-    ids = {
-        e.get("Id") for e in events if e.get("Id") and not str(e.get("EventType", "")).startswith("Execution")
-    }
-    return len(ids)
 
 
 def parse_duration(text: str) -> timedelta:

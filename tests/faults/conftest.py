@@ -10,7 +10,7 @@ from typing import Any
 import psycopg
 import pytest
 
-from rsbatch.local.event_bus import EventFaults
+from rsbatch.local.faults import Faults
 from rsbatch.local.stack import LocalStack, StackOptions
 from rsbatch.local_run import follow, operator_for
 from rsbatch.operations import Operator, Started
@@ -28,15 +28,14 @@ class Harness:
     stack: LocalStack
     operator: Operator
 
-    def faults(self, faults: EventFaults) -> None:
-        assert self.stack.bus is not None
-        self.stack.bus.set_faults(faults)
+    def faults(self, faults: Faults) -> None:
+        self.stack.set_faults(faults)
 
     def start(self, sql_file: str, callback_timeout: int | None = None) -> Started:
         return self.operator.start(sql_file, None, callback_timeout)
 
     def follow(self, started: Started, timeout: float = 60) -> dict[str, Any]:
-        return follow(self.operator, started, timeout=timeout, quiet=True).data
+        return follow(self.operator, started, timeout=timeout, quiet=True).to_json()
 
     def run(self, sql_file: str, callback_timeout: int | None = None) -> dict[str, Any]:
         return self.follow(self.start(sql_file, callback_timeout))
@@ -84,8 +83,8 @@ def _stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
 @pytest.fixture
 def harness(_stack: LocalStack) -> Iterator[Harness]:
     harness = Harness(_stack, operator_for(_stack))
-    harness.faults(EventFaults())
+    harness.faults(Faults())
     harness.reset_mart()
     yield harness
-    harness.faults(EventFaults())
+    harness.faults(Faults())
     assert _stack.bus is not None and _stack.bus.drain(30)

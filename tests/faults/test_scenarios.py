@@ -12,59 +12,75 @@ import pytest
 
 import durable_fn.app
 import status_listener.app
-from rsbatch.local.event_bus import EventFaults
-from rsbatch.local.stack import _lambda_context
+from rsbatch.local.faults import CrashAfterSubmit, Faults
+from rsbatch.local.stack import lambda_context
+from rsbatch_core.ports import Services
+from rsbatch_core.settings import RedshiftTarget
 from rsbatch_core.sqlfile import SqlBatch
 from tests.faults.conftest import Harness
 
 
 def test_event_lost(harness: Harness) -> None:
-    harness.faults(EventFaults(drop=1.0))
+    harness.faults(Faults(drop=1.0))
     harness.check(harness.run("query.sql", callback_timeout=1), "SUCCEEDED", resumed_by="poll")
 
 
 def test_event_duplicated_three_times(harness: Harness) -> None:
-    harness.faults(EventFaults(duplicate=3))
+    harness.faults(Faults(duplicate=3))
     report = harness.run("query.sql")
     harness.check(report, "SUCCEEDED", resumed_by="event")
 
 
 def test_events_reordered_across_runs(harness: Harness) -> None:
-    harness.faults(EventFaults(reorder=0.5, duplicate=2))
+    harness.faults(Faults(reorder=0.5, duplicate=2))
     started = [harness.start("examples/mart_refresh_locked.sql") for _ in range(6)]
     for report in [harness.follow(s) for s in started]:
         harness.check(report, "SUCCEEDED", resumed_by="event")
 
 
-@pytest.fixture
-def redshift_adapter() -> Iterator[Any]:
-    adapter = durable_fn.app.services().redshift
-    original = adapter.submit
-    yield adapter
-    adapter.submit = original
+class SlowReturn(CrashAfterSubmit):
+    """The function's Data API adapter, whose submit returns half a second after Redshift answered."""
 
-
-def test_statement_finishes_before_the_submit_step_returns(harness: Harness, redshift_adapter: Any) -> None:
-    real_submit = redshift_adapter.submit
-
-    def slow_return(batch: SqlBatch, *args: Any, **kwargs: Any) -> str:
-        statement_id = real_submit(batch, *args, **kwargs)
+    def submit(
+        self,
+        batch: SqlBatch,
+        target: RedshiftTarget,
+        run: str,
+        token: str,
+        parameters: list[dict[str, str]] | None = None,
+        execution_mode: str = "TRANSACTION",
+        session_keep_alive: int | None = None,
+        session_id: str | None = None,
+    ) -> str:
+        statement_id = super().submit(
+            batch, target, run, token, parameters, execution_mode, session_keep_alive, session_id
+        )
         time.sleep(0.5)  # the statement ends and its event is delivered meanwhile
-        return str(statement_id)
+        return statement_id
 
-    redshift_adapter.submit = slow_return
+
+@pytest.fixture
+def services() -> Iterator[Services]:
+    services = durable_fn.app.services()
+    original = services.redshift
+    yield services
+    services.redshift = original
+
+
+def test_statement_finishes_before_the_submit_step_returns(harness: Harness, services: Services) -> None:
+    services.redshift = SlowReturn(services.redshift)
     harness.check(harness.run("query.sql"), "SUCCEEDED", resumed_by="event")
 
 
 def test_crash_after_submit_submits_one_batch(harness: Harness) -> None:
-    harness.faults(EventFaults(crash_after_submit=1))
+    harness.faults(Faults(crash_after_submit=1))
     report = harness.run("query.sql")
     harness.check(report, "SUCCEEDED")  # the retried step got the same statement back (ClientToken)
-    assert harness.stack.bus is not None and not harness.stack.bus.take_submit_crash()  # it did crash once
+    assert harness.stack.submits is not None and harness.stack.submits.crashes.left == 0  # it did crash once
 
 
 def test_listener_restarting_before_every_event(harness: Harness) -> None:
-    harness.faults(EventFaults(restart_listener=True, duplicate=2))
+    harness.faults(Faults(restart_listener=True, duplicate=2))
     harness.check(harness.run("query.sql"), "SUCCEEDED", resumed_by="event")
 
 
@@ -91,7 +107,7 @@ def test_event_for_a_statement_that_is_not_ours(harness: Harness) -> None:
     ],
 )
 def test_malformed_event_is_dropped_with_a_log(harness: Harness, payload: Any) -> None:
-    outcome = status_listener.app.handler(payload, _lambda_context("rsbatch-listener"))
+    outcome = status_listener.app.handler(payload, lambda_context("rsbatch-listener"))
     assert outcome == {"outcome": "malformed"}
     harness.nothing_waiting()
 
@@ -118,7 +134,7 @@ def test_cancel_fails_the_run_as_aborted(harness: Harness) -> None:
 
 def test_callback_timeout_then_late_event_is_handled_quietly(harness: Harness) -> None:
     assert harness.stack.bus is not None
-    harness.faults(EventFaults(delay=2.5))
+    harness.faults(Faults(delay=2.5))
     report = harness.run("query.sql", callback_timeout=1)
     harness.check(report, "SUCCEEDED", resumed_by="poll")
     assert harness.stack.bus.drain(10)  # the late event arrives now, to a run that already ended
@@ -129,14 +145,14 @@ def test_callback_timeout_then_late_event_is_handled_quietly(harness: Harness) -
 def test_listener_failing_twice_then_recovering(harness: Harness) -> None:
     assert harness.stack.bus is not None
     failed_before = harness.stack.bus.stats.failed_attempts
-    harness.faults(EventFaults(listener_failures=2))
+    harness.faults(Faults(listener_failures=2))
     report = harness.run("query.sql")
     harness.check(report, "SUCCEEDED", resumed_by="event")
     assert harness.stack.bus.stats.failed_attempts - failed_before == 2
 
 
 def test_hundred_concurrent_runs_with_drops_and_duplicates(harness: Harness) -> None:
-    harness.faults(EventFaults(drop=0.1, duplicate=2, duplicate_rate=0.1))
+    harness.faults(Faults(drop=0.1, duplicate=2, duplicate_rate=0.1))
     with ThreadPoolExecutor(max_workers=20) as pool:
         started = list(pool.map(lambda _: harness.start("examples/mart_refresh_locked.sql", 2), range(100)))
         reports = list(pool.map(lambda s: harness.follow(s, timeout=120), started))

@@ -28,7 +28,7 @@ def operator(stack: LocalStack) -> Operator:
 
 def run(operator: Operator, files: str | list[str], **options: Any) -> dict[str, Any]:
     started = operator.start(files, None, None, RunOptions(**options))
-    return follow(operator, started, timeout=60, quiet=True).data
+    return follow(operator, started, timeout=60, quiet=True).to_json()
 
 
 def query(stack: LocalStack, sql: str, *args: Any) -> list[tuple[Any, ...]]:
@@ -165,5 +165,5 @@ def test_an_empty_chain_is_refused(operator: Operator) -> None:
     arn = started["DurableExecutionArn"]
     report = follow(
         operator, Started(run=run_key(arn), execution_arn=arn, new=True), timeout=30, quiet=True
-    ).data
+    ).to_json()
     assert report["status"] == "FAILED" and "batches" in report["error"]["message"]

@@ -10,7 +10,7 @@ from typing import Any
 import psycopg
 import pytest
 
-from rsbatch.local.event_bus import EventFaults
+from rsbatch.local.faults import Faults
 from rsbatch.local.stack import LocalStack, StackOptions
 from rsbatch.local_run import follow, operator_for
 from rsbatch.operations import Operator
@@ -31,15 +31,14 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
 
 @pytest.fixture
 def operator(stack: LocalStack) -> Iterator[Operator]:
-    assert stack.bus is not None
-    stack.bus.set_faults(EventFaults())
+    stack.set_faults(Faults())
     yield operator_for(stack)
-    stack.bus.set_faults(EventFaults())
+    stack.set_faults(Faults())
 
 
 def run(operator: Operator, sql_file: str, callback_timeout: int | None = None) -> dict[str, Any]:
     started = operator.start(sql_file, None, callback_timeout)
-    return follow(operator, started, timeout=60, quiet=True).data
+    return follow(operator, started, timeout=60, quiet=True).to_json()
 
 
 def rows(stack: LocalStack, query: str) -> list[tuple[Any, ...]]:
@@ -74,8 +73,7 @@ def test_failed_batch_commits_nothing_and_names_the_statement(stack: LocalStack,
 
 
 def test_lost_event_is_survived_by_the_poll(stack: LocalStack, operator: Operator) -> None:
-    assert stack.bus is not None
-    stack.bus.set_faults(EventFaults(drop=1.0))
+    stack.set_faults(Faults(drop=1.0))
 
     report = run(operator, "query.sql", callback_timeout=1)
 
@@ -85,7 +83,7 @@ def test_lost_event_is_survived_by_the_poll(stack: LocalStack, operator: Operato
 
 def test_duplicate_events_resume_once_and_submit_one_batch(stack: LocalStack, operator: Operator) -> None:
     assert stack.bus is not None and stack.redshift is not None
-    stack.bus.set_faults(EventFaults(duplicate=3))
+    stack.set_faults(Faults(duplicate=3))
 
     report = run(operator, "query.sql")
     stack.bus.drain(10)

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 
-from rsbatch.local.event_bus import EventBus, EventFaults
+from rsbatch.local.event_bus import EventBus
 from rsbatch.local.event_pattern import UnsupportedPatternError, matches
+from rsbatch.local.faults import Faults, FaultyListener
 
 PATTERN = {
     "source": ["aws.redshift-data"],
@@ -42,40 +44,45 @@ def test_pattern_filters() -> None:
 
 
 def test_faults_parse() -> None:
-    assert EventFaults.parse("") == EventFaults()
-    assert EventFaults.parse("drop") == EventFaults(drop=1.0)
-    assert EventFaults.parse("drop=0.1,duplicate=3,delay=0.5,fail=2") == EventFaults(
+    assert Faults.parse("") == Faults()
+    assert Faults.parse("drop") == Faults(drop=1.0)
+    assert Faults.parse("drop=0.1,duplicate=3,delay=0.5,fail=2") == Faults(
         drop=0.1, duplicate=3, delay=0.5, listener_failures=2
     )
-    assert EventFaults.parse("duplicate=2@0.1,reorder=3") == EventFaults(
-        duplicate=2, duplicate_rate=0.1, reorder=3
-    )
+    assert Faults.parse("duplicate=2@0.1,reorder=3") == Faults(duplicate=2, duplicate_rate=0.1, reorder=3)
     for bad in ("drop=2", "duplicate=0", "explode", "delay=x", "duplicate=2@3", "restart=1"):
         with pytest.raises(ValueError, match="bad --events value"):
-            EventFaults.parse(bad)
+            Faults.parse(bad)
 
 
 def test_duplicates_and_drops_are_counted() -> None:
     got: list[dict[str, Any]] = []
-    bus = EventBus(PATTERN, got.append, EventFaults(duplicate=3))
+    bus = EventBus(PATTERN, got.append, Faults(duplicate=3))
     bus.publish(event())
     bus.publish(event(name="other"))
     assert bus.drain(5)
     assert len(got) == 3 and bus.stats.matched == 1
 
-    dropping = EventBus(PATTERN, got.append, EventFaults(drop=1.0))
+    dropping = EventBus(PATTERN, got.append, Faults(drop=1.0))
     dropping.publish(event())
     assert dropping.drain(5) and dropping.stats.dropped == 1 and len(got) == 3
 
 
+def failing(target: Callable[[dict[str, Any]], Any], faults: Faults) -> FaultyListener:
+    """The listener as the stack hands it to the bus, with its Lambda faults applied."""
+    listener = FaultyListener(target, cold_start=lambda: None)
+    listener.set(faults)
+    return listener
+
+
 def test_listener_failures_are_retried_then_dead_lettered() -> None:
     got: list[dict[str, Any]] = []
-    recovering = EventBus(PATTERN, got.append, EventFaults(listener_failures=2), retry_backoff=0.01)
+    recovering = EventBus(PATTERN, failing(got.append, Faults(listener_failures=2)), retry_backoff=0.01)
     recovering.publish(event())
     assert recovering.drain(5)
     assert len(got) == 1 and recovering.stats.failed_attempts == 2 and not recovering.stats.dead_letters
 
-    broken = EventBus(PATTERN, got.append, EventFaults(listener_failures=5), retry_backoff=0.01)
+    broken = EventBus(PATTERN, failing(got.append, Faults(listener_failures=5)), retry_backoff=0.01)
     broken.publish(event())
     assert broken.drain(5)
     assert len(got) == 1 and len(broken.stats.dead_letters) == 1

@@ -8,25 +8,25 @@ sets the `RSBATCH_*` settings a deployed function gets from its template.
 from __future__ import annotations
 
 import contextlib
-import logging
 import os
-import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import SimpleNamespace
-from typing import Any, TextIO
+from typing import Any
 
 import boto3
 
 from rsbatch.local.durable_runtime import ACCOUNT_ID, REGION, DurableRuntime
 from rsbatch.local.dynamodb import DynamoDBServer
-from rsbatch.local.event_bus import EventBus, EventFaults
+from rsbatch.local.event_bus import EventBus
+from rsbatch.local.faults import CrashAfterSubmit, Faults, FaultyListener
 from rsbatch.local.redshift_data import RedshiftDataEmulator
 from rsbatch.local.s3_folder import S3FolderServer
 from rsbatch.local.template import load_template, status_rule_pattern
 from rsbatch.local.warehouse import Warehouse
+from rsbatch.logs import LambdaLogFile, quiet_servers
 from rsbatch_core.sqlfile import split_statements
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
@@ -38,12 +38,27 @@ FUNCTION_KEY = "rsbatch-function"
 OPERATOR_KEY = "rsbatch-operator"
 
 
+Handler = Callable[[Any, Any], Any]
+Publish = Callable[[dict[str, Any]], None]
+
+
+@dataclass(frozen=True)
+class StackHooks:
+    """Seams for harnesses (the benchmark): wrap what the stack runs instead of patching modules."""
+
+    wrap_handler: Callable[[Handler], Handler] | None = None  # the durable function's handler
+    wrap_listener: Callable[[Handler], Handler] | None = None  # the status listener's handler
+    #: Given the bus's publish, what the Data API emulator should publish its events to.
+    route_events: Callable[[Publish], Publish] | None = None
+
+
 @dataclass(frozen=True)
 class StackOptions:
     home: Path
     sql_root: Path = REPO_ROOT / "sql"
     template: Path = REPO_ROOT / "template.yaml"
-    events: EventFaults = field(default_factory=EventFaults)
+    events: Faults = field(default_factory=Faults)
+    hooks: StackHooks = field(default_factory=StackHooks)
     postgres_url: str | None = None
     callback_timeout_seconds: int = 900
     execution_timeout_seconds: int = 3600
@@ -61,8 +76,10 @@ class LocalStack:
         self.runtime: DurableRuntime | None = None
         self.bus: EventBus | None = None
         self.s3: S3FolderServer | None = None
+        self.listener: FaultyListener | None = None
+        self.submits: CrashAfterSubmit | None = None
         self._saved_env: dict[str, str | None] = {}
-        self._log_stream: TextIO | None = None
+        self._logs = LambdaLogFile(self.log_file)
 
     # -- lifecycle ---------------------------------------------------------
 
@@ -76,7 +93,7 @@ class LocalStack:
 
     def _start(self) -> None:
         pattern = status_rule_pattern(load_template(self.options.template))
-        _quiet_servers()
+        quiet_servers()
         self.warehouse.start()
         # As on AWS, only the identity that submitted a statement may describe or cancel it.
         self.redshift = RedshiftDataEmulator(
@@ -94,27 +111,41 @@ class LocalStack:
         import durable_fn.app
         import status_listener.app
 
-        self._send_lambda_logs_to_file()
+        self._logs.open()
         # EMF metrics are printed to stdout for CloudWatch; locally that is the CLI's stdout.
         self._saved_env.setdefault(
             "POWERTOOLS_METRICS_DISABLED", os.environ.get("POWERTOOLS_METRICS_DISABLED")
         )
         os.environ["POWERTOOLS_METRICS_DISABLED"] = "true"
-        durable_fn.app.services.cache_clear()
-        status_listener.app._adapters.cache_clear()
+        hooks = self.options.hooks
+        durable_fn.app.cold_start()
+        status_listener.app.cold_start()
+        handler: Handler = durable_fn.app.handler
         self.runtime = DurableRuntime(
-            durable_fn.app.handler, execution_timeout_seconds=self.options.execution_timeout_seconds
+            hooks.wrap_handler(handler) if hooks.wrap_handler else handler,
+            execution_timeout_seconds=self.options.execution_timeout_seconds,
         )
         os.environ["AWS_ENDPOINT_URL_LAMBDA"] = self.runtime.endpoint_url
-        listener_context = _lambda_context("rsbatch-listener")
-        self.bus = EventBus(
-            pattern,
-            lambda event: status_listener.app.handler(event, listener_context),
-            self.options.events,
-            on_restart=status_listener.app._adapters.cache_clear,
-        )
-        self.redshift.subscribe(self.bus.publish)
-        _crash_after_submit(durable_fn.app.services().redshift, self.bus)
+        # The Lambda faults wrap what the stack hands out: the listener, the function's Data API adapter.
+        services = durable_fn.app.services()
+        self.submits = CrashAfterSubmit(services.redshift)
+        services.redshift = self.submits
+        listener: Handler = status_listener.app.handler
+        if hooks.wrap_listener:
+            listener = hooks.wrap_listener(listener)
+        context = lambda_context("rsbatch-listener")
+        self.listener = FaultyListener(lambda event: listener(event, context), status_listener.app.cold_start)
+        self.bus = EventBus(pattern, self.listener)
+        self.set_faults(self.options.events)
+        publish: Publish = self.bus.publish
+        self.redshift.subscribe(hooks.route_events(publish) if hooks.route_events else publish)
+
+    def set_faults(self, faults: Faults) -> None:
+        """Change every fault knob (events and Lambdas) from now on: tests and rehearsals."""
+        assert self.bus and self.listener and self.submits, "the stack is not started"
+        self.bus.set_faults(faults)
+        self.listener.set(faults)
+        self.submits.set(faults)
 
     def stop(self) -> None:
         """Stop in reverse order; safe to call twice or after a failed start."""
@@ -133,8 +164,9 @@ class LocalStack:
             self.s3.stop()
         self.warehouse.stop()
         self._restore_env()
-        self._restore_lambda_logs()
+        self._logs.close()
         self.bus = self.runtime = self.redshift = self.dynamodb = self.s3 = None
+        self.listener = self.submits = None
 
     def __enter__(self) -> LocalStack:
         return self.start()
@@ -150,36 +182,6 @@ class LocalStack:
     @property
     def log_file(self) -> Path:
         return self.options.home / "logs" / "lambda.log"
-
-    def _send_lambda_logs_to_file(self) -> None:
-        """The Lambdas' JSON logs go where CloudWatch would be: a file, not the CLI's stdout."""
-        from rsbatch_core.observability import logger
-
-        self.log_file.parent.mkdir(parents=True, exist_ok=True)
-        stream = self.log_file.open("a", encoding="utf-8")
-        self._log_stream = stream
-        handler = logger.registered_handler
-        if isinstance(handler, logging.StreamHandler):
-            handler.setStream(stream)
-        logging.getLogger(logger.name).propagate = False
-        sdk_handler = logging.StreamHandler(stream)
-        for name in _SDK_LOGGERS:
-            sdk_logger = logging.getLogger(name)
-            sdk_logger.handlers = [sdk_handler]
-            sdk_logger.propagate = False
-
-    def _restore_lambda_logs(self) -> None:
-        from rsbatch_core.observability import logger
-
-        handler = logger.registered_handler
-        if isinstance(handler, logging.StreamHandler) and handler.stream is self._log_stream:
-            handler.setStream(sys.stdout)
-        for name in _SDK_LOGGERS:
-            logging.getLogger(name).handlers = []
-            logging.getLogger(name).propagate = True
-        if self._log_stream:
-            self._log_stream.close()
-            self._log_stream = None
 
     # -- environment -------------------------------------------------------
 
@@ -257,29 +259,7 @@ class LocalStack:
         return desc
 
 
-_SDK_LOGGERS = ("aws_durable_execution_sdk_python", "aws_durable_execution_sdk_python_testing")
-
-
-def _quiet_servers() -> None:
-    """Request logs of the local servers are noise in a terminal."""
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)
-
-
-def _crash_after_submit(adapter: Any, bus: EventBus) -> None:
-    """The `crash-after-submit` fault: the batch is submitted, then the step fails, as if the
-    function died before checkpointing. Wraps the adapter instance; the Lambda code is unchanged."""
-    submit = adapter.submit
-
-    def submit_then_maybe_crash(*args: Any, **kwargs: Any) -> str:
-        statement_id = str(submit(*args, **kwargs))
-        if bus.take_submit_crash():
-            raise ConnectionError(f"injected crash after BatchExecuteStatement returned {statement_id}")
-        return statement_id
-
-    adapter.submit = submit_then_maybe_crash
-
-
-def _lambda_context(function_name: str) -> Any:
+def lambda_context(function_name: str) -> Any:
     """What Powertools reads from a Lambda context; the listener runs in-process."""
     return SimpleNamespace(
         function_name=function_name,
@@ -291,13 +271,3 @@ def _lambda_context(function_name: str) -> Any:
         log_stream_name="local",
         get_remaining_time_in_millis=lambda: 60_000,
     )
-
-
-@contextlib.contextmanager
-def running_stack(options: StackOptions) -> Iterator[LocalStack]:
-    stack = LocalStack(options)
-    stack.start()
-    try:
-        yield stack
-    finally:
-        stack.stop()
