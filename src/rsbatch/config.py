@@ -24,10 +24,6 @@ class Target:
     table: str
     function: str  # the durable function's qualified ARN or name (alias on AWS)
 
-    @property
-    def is_local(self) -> bool:
-        return bool(os.environ.get("AWS_ENDPOINT_URL_LAMBDA"))
-
 
 def default_stack_name(samconfig: Path = Path("samconfig.toml")) -> str:
     """`stack_name` from samconfig.toml's default deploy parameters, else "rsbatch"."""
