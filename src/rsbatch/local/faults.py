@@ -13,12 +13,13 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from rsbatch_core.models import ResultRows
-from rsbatch_core.ports import StatementApi
-from rsbatch_core.settings import RedshiftTarget
-from rsbatch_core.sqlfile import SqlBatch
+if TYPE_CHECKING:  # only types: the CLI imports this module for its help text, and must start fast
+    from rsbatch_core.models import ResultRows
+    from rsbatch_core.ports import StatementApi
+    from rsbatch_core.settings import RedshiftTarget
+    from rsbatch_core.sqlfile import SqlBatch
 
 #: The one description of the spec, for every `--events` option and every parse error.
 HELP = (
@@ -131,8 +132,8 @@ class FaultyListener:
         return self._target(event)
 
 
-class CrashAfterSubmit(StatementApi):
-    """The Data API adapter of the durable function, whose submit can "die" once it returned.
+class CrashAfterSubmit:
+    """The Data API adapter of the durable function (a `StatementApi`), whose submit can "die".
 
     The batch really is submitted; then the step fails as if the function died before
     checkpointing, so the retried step must find the same statement (ClientToken).

@@ -1,0 +1,9 @@
+"""`rsbatch`: run long Redshift SQL batches on a Lambda durable function, and operate them.
+
+One module per group of commands; importing them registers their commands on `main`.
+"""
+
+from rsbatch.cli import act, local, run, runs
+from rsbatch.cli.base import main
+
+__all__ = ["act", "local", "main", "run", "runs"]

@@ -1,0 +1,116 @@
+"""`rsbatch succeed`, `fail`, `reconcile`, `cancel`: act on runs that are waiting."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import click
+
+from rsbatch import output
+from rsbatch.cli.base import (
+    BadInput,
+    errors_handled,
+    main,
+    operator,
+    target_options,
+)
+
+# -- manual callbacks, reconcile, cancel ----------------------------------
+
+
+@main.command()
+@click.argument("run")
+@click.option("--result", help="JSON to record as the operator's result.")
+@click.option("--force", is_flag=True, help="Send even if the run is not WAITING.")
+@target_options
+@errors_handled
+def succeed(run: str, result: str | None, force: bool, **target: Any) -> None:
+    """Resume RUN as succeeded (manual callback).
+
+    \b
+    Example:
+      rsbatch succeed rsbatch-3f2a… --result '{"checked_by": "ana"}'
+    """
+    as_json = target.pop("as_json")
+    if result is not None:
+        try:
+            json.loads(result)
+        except ValueError:
+            raise BadInput("--result must be valid JSON") from None
+    record = operator(**target).succeed(run, result, force)
+    _acted(as_json, record.run_key, "succeed")
+
+
+@main.command()
+@click.argument("run")
+@click.option("--message", required=True, help="Why the run is failed (kept in the registry).")
+@click.option("--type", "error_type", default="OperatorFailed", show_default=True, help="Error type.")
+@click.option("--force", is_flag=True, help="Send even if the run is not WAITING.")
+@target_options
+@errors_handled
+def fail(run: str, message: str, error_type: str, force: bool, **target: Any) -> None:
+    """Resume RUN as failed (manual callback); a running statement is cancelled.
+
+    \b
+    Example:
+      rsbatch fail rsbatch-3f2a… --message "source data late, rerun tomorrow"
+    """
+    as_json = target.pop("as_json")
+    record = operator(**target).fail(run, message, error_type, force)
+    _acted(as_json, record.run_key, "fail")
+
+
+def _acted(as_json: bool, run: str, action: str) -> None:
+    if as_json:
+        output.emit_json({"run": run, "action": action, "delivery": "sent"})
+    else:
+        click.echo(f"{action}: callback sent to {run}")
+
+
+@main.command()
+@click.option("--older-than", default="10m", show_default=True, help="Only runs waiting longer than this.")
+@click.option("--dry-run", is_flag=True, help="Print what would be sent; send nothing.")
+@target_options
+@errors_handled
+def reconcile(older_than: str, dry_run: bool, **target: Any) -> None:
+    """Resume WAITING runs whose statement already ended (the self-heal after lost events).
+
+    \b
+    Example:
+      rsbatch reconcile --older-than 0s --dry-run
+    """
+    from rsbatch.operations import parse_duration
+
+    as_json = target.pop("as_json")
+    actions = operator(**target).reconcile(parse_duration(older_than), dry_run)
+    if as_json:
+        output.emit_json([a.__dict__ for a in actions])
+        return
+    if not actions:
+        click.echo("nothing to reconcile")
+    rows = [
+        (a.run, a.state, a.action + (" (dry run)" if dry_run and a.action != "skip" else ""), a.delivery)
+        for a in actions
+    ]
+    if rows:
+        click.echo(output.table(["run", "statement", "action", "delivery"], rows))
+
+
+@main.command()
+@click.argument("run")
+@target_options
+@errors_handled
+def cancel(run: str, **target: Any) -> None:
+    """Cancel RUN's statement; the run then fails as aborted.
+
+    \b
+    Example:
+      rsbatch cancel rsbatch-3f2a…
+    """
+    as_json = target.pop("as_json")
+    record = operator(**target).cancel(run)
+    if as_json:
+        output.emit_json({"run": record.run_key, "statement_id": record.statement_id, "cancelled": True})
+    else:
+        click.echo(f"cancelled statement {record.statement_id}; run {record.run_key} will fail as aborted")

@@ -1,0 +1,121 @@
+"""`rsbatch run`: start a run, wait for it in the terminal, print its report."""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import TYPE_CHECKING
+
+import click
+
+from rsbatch import output
+from rsbatch.cli.base import (
+    batch_options,
+    check_sql,
+    default_sql_root,
+    errors_handled,
+    events_option,
+    main,
+    operator,
+    parse_faults,
+    run_options,
+)
+from rsbatch_core.errors import BadInputError
+
+if TYPE_CHECKING:
+    from rsbatch.report import RunReport
+
+
+@main.command()
+@click.argument("sql_files", nargs=-1, required=True, metavar="SQL_FILE...")
+@click.option("--local", is_flag=True, help="Boot the local stack in-process and run there.")
+@batch_options
+@events_option
+@click.option("--timeout", type=click.IntRange(1), default=3600, show_default=True, help="Give up after S.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON document on stdout.")
+@errors_handled
+def run(
+    sql_files: tuple[str, ...],
+    local: bool,
+    params: tuple[str, ...],
+    auto_commit: bool,
+    session_keep_alive: int | None,
+    max_rows: int | None,
+    callback_timeout: int | None,
+    events: str,
+    timeout: int,
+    as_json: bool,
+) -> None:
+    """Start a run of SQL_FILE and wait for its result.
+
+    SQL_FILE is relative to the SQL root (the bundled sql/ folder), or
+    s3://bucket/key.sql. Several files run as a chain, in order, stopping at
+    the first failure.
+
+    \b
+    Examples:
+      rsbatch run query.sql --local
+      rsbatch run examples/orders_since.sql --local --param since=2026-11-01
+      rsbatch run query.sql --local --events drop --callback-timeout 2 --json
+    """
+    if not local and not os.environ.get("AWS_ENDPOINT_URL_LAMBDA"):
+        raise BadInputError(
+            "`rsbatch run` waits in the terminal, so it runs on the local stack (--local); "
+            "on AWS use `rsbatch start` and `rsbatch show`"
+        )
+    faults = parse_faults(events)
+    if events and not local:
+        raise BadInputError(
+            "--events needs --local (a stack served by `rsbatch local up` takes its own --events)"
+        )
+    options = run_options(params, auto_commit, max_rows, session_keep_alive)
+    sql_root = default_sql_root()
+    for batch in check_sql(sql_files, options.parameters, sql_root):  # before anything starts
+        output.progress(f"{batch.name}: {len(batch.statements)} statements, {batch.size_bytes} bytes")
+
+    from rsbatch.local.stack import LocalStack, StackOptions
+    from rsbatch.local.warehouse import default_home
+    from rsbatch.local_run import follow, operator_for
+
+    if local:
+        output.progress("starting the local stack (PostgreSQL, Data API, DynamoDB, durable runtime)")
+        stack = LocalStack(StackOptions(home=default_home(), sql_root=sql_root, events=faults))
+        with stack:
+            op = operator_for(stack)
+            started = op.start(list(sql_files), None, callback_timeout, options)
+            output.progress(f"run {started.run} started")
+            report = follow(op, started, timeout)
+            if stack.bus:
+                stack.bus.drain(5)
+    else:
+        op = operator(False, None, None, None)
+        started = op.start(list(sql_files), None, callback_timeout, options)
+        report = follow(op, started, timeout)
+    if as_json:
+        output.emit_json(report.to_json())
+    else:
+        _print_report(report)
+    if not report.succeeded:
+        sys.exit(1)
+
+
+def _print_report(report: RunReport) -> None:
+    click.echo(f"run          {report.run}")
+    click.echo(f"status       {output.status(report.status.value)}")
+    click.echo(f"resumed by   {report.resumed_by or '-'}")
+    click.echo(f"statement    {report.statement_id or '-'}")
+    click.echo(f"durable ops  {report.durable_operations}   invocations {report.invocations}")
+    if report.resume_latency_ms is not None:
+        click.echo(f"resumed      {report.resume_latency_ms} ms after the statement ended")
+    if report.statements:
+        rows = [(s.index, s.status, s.rows, s.duration_ms) for s in report.statements]
+        click.echo(output.table(["#", "status", "rows", "ms"], rows))
+    for batch in report.batches or []:
+        click.echo(f"batch        {batch.sql_file}: {output.status(batch.status.value)}")
+    result = report.result
+    if result:
+        more = f" (first {len(result.rows)} of {result.total_rows})" if result.truncated else ""
+        click.echo(f"result rows{more}")
+        click.echo(output.table(result.columns, result.rows))
+    if report.error:
+        click.echo(f"error        {report.error.type}: {report.error.message}")

@@ -1,0 +1,142 @@
+"""`rsbatch start`, `runs`, `show`: start runs on AWS (or a served stack) and read them."""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Any
+
+import click
+
+from rsbatch import output
+from rsbatch.cli.base import (
+    BadInput,
+    batch_options,
+    check_sql,
+    default_sql_root,
+    errors_handled,
+    main,
+    operator,
+    run_options,
+    target_options,
+)
+from rsbatch_core.models import RunStatus
+
+# -- start / runs / show --------------------------------------------------
+
+
+@main.command()
+@click.argument("sql_files", nargs=-1, required=True, metavar="SQL_FILE...")
+@click.option("--name", help="DurableExecutionName: starting the same name twice gives one run.")
+@batch_options
+@target_options
+@errors_handled
+def start(
+    sql_files: tuple[str, ...],
+    name: str | None,
+    params: tuple[str, ...],
+    auto_commit: bool,
+    session_keep_alive: int | None,
+    max_rows: int | None,
+    callback_timeout: int | None,
+    **target: Any,
+) -> None:
+    """Start a run of SQL_FILE asynchronously and print it (several files: a chain).
+
+    \b
+    Example:
+      rsbatch start query.sql --name mart-2026-11-27
+    """
+    as_json = target.pop("as_json")
+    if name is not None and not (1 <= len(name) <= 64):
+        raise BadInput("--name must be 1-64 characters")
+    options = run_options(params, auto_commit, max_rows, session_keep_alive)
+    if target["local"] or os.environ.get("AWS_ENDPOINT_URL_LAMBDA"):
+        check_sql(sql_files, options.parameters, default_sql_root())  # the same files the stack serves
+    started = operator(**target).start(list(sql_files), name, callback_timeout, options)
+    if as_json:
+        output.emit_json({"run": started.run, "execution_arn": started.execution_arn, "new": started.new})
+        return
+    if started.new:
+        click.echo(f"started {started.run}")
+    else:
+        click.echo(f"already started: {started.run} (name {name!r} exists; no second run)")
+    click.echo(f"execution {started.execution_arn}")
+
+
+@main.command()
+@click.option("--status", type=click.Choice([s.value for s in RunStatus]), help="Only runs in this status.")
+@click.option("--since", help="Only runs newer than this, e.g. 2h, 30m, 1d.")
+@target_options
+@errors_handled
+def runs(status: str | None, since: str | None, **target: Any) -> None:
+    """List runs from the registry, newest first.
+
+    \b
+    Example:
+      rsbatch runs --status WAITING --since 2h
+    """
+    from rsbatch.operations import parse_duration
+
+    as_json = target.pop("as_json")
+    records = operator(**target).runs(
+        RunStatus(status) if status else None, parse_duration(since) if since else None
+    )
+    if as_json:
+        output.emit_json([json.loads(r.model_dump_json(exclude={"summary"})) for r in records])
+        return
+    rows = [
+        (
+            r.run_key,
+            output.status(r.status.value),
+            output.age(r.created_at),
+            r.sql_file,
+            r.statement_id,
+            r.resumed_by,
+        )
+        for r in records
+    ]
+    click.echo(output.table(["run", "status", "age", "sql file", "statement", "resumed by"], rows))
+
+
+@main.command()
+@click.argument("run")
+@target_options
+@errors_handled
+def show(run: str, **target: Any) -> None:
+    """Show RUN: the registry item, Redshift's statement and the durable execution.
+
+    RUN is a run key, a statement id or an execution ARN.
+
+    \b
+    Example:
+      rsbatch show rsbatch-3f2a…
+    """
+    as_json = target.pop("as_json")
+    shown = operator(**target).show(run)
+    if as_json:
+        output.emit_json(shown.to_json())
+        return
+    record, statement, execution = shown.record, shown.statement or {}, shown.execution
+    left = [
+        ("run", record.run_key),
+        ("status", output.status(record.status.value)),
+        ("sql file", record.sql_file),
+        ("resumed by", record.resumed_by or "-"),
+        ("created", record.created_at.isoformat(timespec="seconds")),
+        ("error", record.error or "-"),
+    ]
+    middle = [
+        ("statement", statement.get("Id", "-")),
+        ("status", output.status(str(statement.get("Status", "-")))),
+        ("error", statement.get("Error") or "-"),
+    ] + [
+        (f"  {sub['Id'].rsplit(':', 1)[-1]}", f"{sub.get('Status')} rows={sub.get('ResultRows')}")
+        for sub in statement.get("SubStatements", [])
+    ]
+    right = [
+        ("execution", execution.get("DurableExecutionName", "-")),
+        ("status", output.status(str(execution.get("Status")))),
+        ("operations", execution.get("Operations")),
+    ]
+    click.echo(output.panels([("REGISTRY", left), ("REDSHIFT", middle), ("DURABLE EXECUTION", right)]))
