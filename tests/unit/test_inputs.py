@@ -34,13 +34,14 @@ def test_parameters_are_checked_by_name() -> None:
 def test_run_request_needs_exactly_one_source() -> None:
     assert RunRequest.parse({"sql_file": "q.sql"}).files == ["q.sql"]
     assert RunRequest.parse({"batches": ["a.sql", "b.sql"]}).files == ["a.sql", "b.sql"]
-    for bad in (
+    bad_events: list[object] = [
         {},
         {"sql_file": "a.sql", "batches": ["b.sql"]},
         {"batches": []},
         {"sql_file": "a", "x": 1},
         [],
-    ):
+    ]
+    for bad in bad_events:
         with pytest.raises(BadInputError):
             RunRequest.parse(bad)
     request = RunRequest.parse({"sql_file": "q.sql", "parameters": {"n": 3, "flag": True}})

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import pytest
 
 from rsbatch.output import panels, table
@@ -16,7 +18,10 @@ def test_table_aligns_columns() -> None:
 
 
 def test_panels_side_by_side_when_wide_and_stacked_when_narrow(monkeypatch: pytest.MonkeyPatch) -> None:
-    sections = [("A", [("k", "v")]), ("B", [("key", "value"), ("x", None)])]
+    sections: list[tuple[str, Sequence[tuple[str, str | None]]]] = [
+        ("A", [("k", "v")]),
+        ("B", [("key", "value"), ("x", None)]),
+    ]
     monkeypatch.setenv("COLUMNS", "200")
     wide = panels(sections).splitlines()
     assert wide[0].startswith("A") and "| B" in wide[0] and len(wide) == 3

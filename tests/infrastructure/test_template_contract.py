@@ -1,0 +1,315 @@
+"""The IaC contract of template.yaml: what each deployable target creates, and how it is wired.
+
+Resources, parameters and Rules, the two functions and their layer, the runs
+table, the status rule and its dead-letter queue, the schedule, the alarms and
+the outputs, read from the template as evaluated offline by ``cfn.Stack`` for
+the parameter sets in ``cfn.SCENARIOS``. Least privilege is in test_iam.py.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.infrastructure.cfn import (
+    SCENARIOS,
+    SECRET,
+    STATUS_RULE_PATTERN,
+    Stack,
+    function_name,
+    grants,
+    raw_template,
+    stack_for,
+    transformed,
+)
+
+# ---------------------------------------------------------------- the transform
+
+
+@pytest.mark.parametrize("scenario", sorted(SCENARIOS))
+def test_template_transforms_for_every_target(scenario: str) -> None:
+    stack = stack_for(scenario)
+    assert stack.failed_rules() == []
+    for name in ("DurableFunction", "StatusListenerFunction", "RunsTable", "StatusRule"):
+        assert name in stack.resources
+
+
+def test_resources_exist() -> None:
+    resources = stack_for("everything").template["Resources"]
+    types = {logical_id: r["Type"] for logical_id, r in resources.items()}
+    expected = {
+        "DurableFunction": "AWS::Lambda::Function",
+        "DurableFunctionAliaslive": "AWS::Lambda::Alias",
+        "DurableFunctionRole": "AWS::IAM::Role",
+        "DurableLogGroup": "AWS::Logs::LogGroup",
+        "StatusListenerFunction": "AWS::Lambda::Function",
+        "StatusListenerRole": "AWS::IAM::Role",
+        "StatusListenerLogGroup": "AWS::Logs::LogGroup",
+        "StatusListenerInvokeConfig": "AWS::Lambda::EventInvokeConfig",
+        "StatusRule": "AWS::Events::Rule",
+        "StatusRuleInvokePermission": "AWS::Lambda::Permission",
+        "DeadLetterQueue": "AWS::SQS::Queue",
+        "DeadLetterQueuePolicy": "AWS::SQS::QueuePolicy",
+        "RunsTable": "AWS::DynamoDB::Table",
+        "RunSchedule": "AWS::Scheduler::Schedule",
+        "ScheduleRole": "AWS::IAM::Role",
+        "AlarmTopic": "AWS::SNS::Topic",
+        "AlarmEmailSubscription": "AWS::SNS::Subscription",
+        "DeadLetterQueueAlarm": "AWS::CloudWatch::Alarm",
+        "ListenerErrorsAlarm": "AWS::CloudWatch::Alarm",
+        "RunsFailedAlarm": "AWS::CloudWatch::Alarm",
+    }
+    for logical_id, resource_type in expected.items():
+        assert types.get(logical_id) == resource_type, logical_id
+    layers = [k for k, t in types.items() if t == "AWS::Lambda::LayerVersion"]
+    assert len(layers) == 1 and layers[0].startswith("CoreLayer")
+    assert [t for t in types.values() if t == "AWS::Lambda::Version"] == ["AWS::Lambda::Version"]
+
+
+def test_parameters_match_the_contract() -> None:
+    parameters = raw_template()["Parameters"]
+    defaults = {name: str(spec.get("Default")) for name, spec in parameters.items()}
+    assert defaults == {
+        "RedshiftWorkgroupName": "",
+        "RedshiftClusterIdentifier": "",
+        "RedshiftDbUser": "",
+        "RedshiftSecretArn": "",
+        "RedshiftDatabase": "dev",
+        "CallbackTimeoutSeconds": "900",
+        "ExecutionTimeoutSeconds": "90000",
+        "RetentionPeriodInDays": "14",
+        "LogRetentionInDays": "30",
+        "AlarmEmail": "",
+        "ScheduleExpression": "",
+        "ScheduleSqlFile": "query.sql",
+        "SqlBucket": "",
+        "SqlPrefix": "",
+        "Architecture": "x86_64",
+    }
+    assert parameters["ExecutionTimeoutSeconds"]["MaxValue"] == 31622400
+    assert parameters["ExecutionTimeoutSeconds"]["MinValue"] == 1
+    assert (
+        parameters["RetentionPeriodInDays"]["MinValue"],
+        parameters["RetentionPeriodInDays"]["MaxValue"],
+    ) == (1, 90)
+    assert parameters["Architecture"]["AllowedValues"] == ["x86_64", "arm64"]
+
+
+@pytest.mark.parametrize(
+    ("overrides", "broken"),
+    [
+        ({}, ["ExactlyOneWarehouse"]),
+        ({"RedshiftSecretArn": SECRET}, ["ExactlyOneWarehouse"]),
+        (
+            {"RedshiftWorkgroupName": "analytics", "RedshiftClusterIdentifier": "warehouse"},
+            ["ExactlyOneWarehouse"],
+        ),
+        ({"RedshiftWorkgroupName": "analytics", "RedshiftDbUser": "etl"}, ["DbUserOnlyForClusterIam"]),
+        (
+            {"RedshiftClusterIdentifier": "warehouse", "RedshiftDbUser": "etl", "RedshiftSecretArn": SECRET},
+            ["DbUserOnlyForClusterIam"],
+        ),
+        ({"RedshiftWorkgroupName": "analytics", "SqlPrefix": "batches/"}, ["SqlPrefixNeedsBucket"]),
+    ],
+)
+def test_rules_refuse_ambiguous_targets(overrides: dict[str, str], broken: list[str]) -> None:
+    assert Stack(transformed(), overrides).failed_rules() == broken
+
+
+def test_durable_function_contract() -> None:
+    stack = stack_for("serverless_iam")
+    raw = stack.template["Resources"]["DurableFunction"]["Properties"]
+    assert raw["DurableConfig"] == {
+        "ExecutionTimeout": {"Ref": "ExecutionTimeoutSeconds"},
+        "RetentionPeriodInDays": {"Ref": "RetentionPeriodInDays"},
+    }
+    props = stack.properties("DurableFunction")
+    assert props["FunctionName"] == "rsbatch-durable"
+    assert props["Runtime"] == "python3.14"
+    assert props["Handler"] == "app.handler"
+    assert props["Timeout"] == 60
+    assert props["MemorySize"] == 256
+    assert props["TracingConfig"] == {"Mode": "Active"}
+    assert props["Architectures"] == ["x86_64"]
+    assert props["Role"] == "getatt:DurableFunctionRole.Arn"
+    assert props["LoggingConfig"] == {"LogGroup": "ref:DurableLogGroup"}
+    assert len(props["Layers"]) == 1 and props["Layers"][0].startswith("ref:CoreLayer")
+    assert props["Environment"]["Variables"] == {
+        "RSBATCH_TABLE": "ref:RunsTable",
+        "RSBATCH_DATABASE": "dev",
+        "RSBATCH_WORKGROUP": "analytics",
+        "RSBATCH_CLUSTER_ID": "",
+        "RSBATCH_DB_USER": "",
+        "RSBATCH_SECRET_ARN": "",
+        "RSBATCH_CALLBACK_TIMEOUT_SECONDS": "900",
+        "RSBATCH_EXECUTION_TIMEOUT_SECONDS": "90000",
+        "RSBATCH_SQL_BUCKET": "",
+        "RSBATCH_SQL_PREFIX": "",
+        "POWERTOOLS_SERVICE_NAME": "rsbatch-durable",
+        "POWERTOOLS_METRICS_NAMESPACE": "rsbatch",
+        "POWERTOOLS_LOG_LEVEL": "INFO",
+    }
+    alias = stack.properties("DurableFunctionAliaslive")
+    assert alias["Name"] == "live"
+    assert alias["FunctionName"] == "ref:DurableFunction"
+    # The alias follows layer changes too (rsbatch_core ships in the layer).
+    assert (
+        raw_template()["Resources"]["DurableFunction"]["Properties"]["AutoPublishAliasAllProperties"] is True
+    )
+
+
+def test_listener_and_layer_contract() -> None:
+    stack = stack_for("everything")
+    props = stack.properties("StatusListenerFunction")
+    assert props["FunctionName"] == "rsbatch-listener"
+    assert props["Runtime"] == "python3.14"
+    assert props["Handler"] == "app.handler"
+    assert props["TracingConfig"] == {"Mode": "Active"}
+    assert props["Architectures"] == ["arm64"]
+    assert props["Role"] == "getatt:StatusListenerRole.Arn"
+    assert props["LoggingConfig"] == {"LogGroup": "ref:StatusListenerLogGroup"}
+    assert props["Environment"]["Variables"] == {
+        "RSBATCH_TABLE": "ref:RunsTable",
+        "POWERTOOLS_SERVICE_NAME": "rsbatch-listener",
+        "POWERTOOLS_METRICS_NAMESPACE": "rsbatch",
+        "POWERTOOLS_LOG_LEVEL": "INFO",
+    }
+    (layer,) = stack.of_type("AWS::Lambda::LayerVersion").values()
+    assert layer["Properties"]["CompatibleRuntimes"] == ["python3.14"]
+    assert layer["Properties"]["CompatibleArchitectures"] == ["arm64"]
+    raw = raw_template()["Resources"]
+    assert raw["CoreLayer"]["Properties"]["ContentUri"] == "build/layer/"
+    assert raw["DurableFunction"]["Properties"]["CodeUri"] == "build/durable_fn/"
+    assert raw["StatusListenerFunction"]["Properties"]["CodeUri"] == "build/status_listener/"
+
+
+def test_log_groups_belong_to_the_functions() -> None:
+    stack = stack_for("serverless_iam")
+    for function, group in (
+        ("DurableFunction", "DurableLogGroup"),
+        ("StatusListenerFunction", "StatusListenerLogGroup"),
+    ):
+        props = stack.properties(group)
+        assert props["LogGroupName"] == f"/aws/lambda/{function_name(stack, function)}"
+        assert props["RetentionInDays"] == "30"
+
+
+def test_runs_table() -> None:
+    resource = stack_for("serverless_iam").resources["RunsTable"]
+    assert resource["DeletionPolicy"] == "Retain"
+    assert resource["UpdateReplacePolicy"] == "Retain"
+    props = resource["Properties"]
+    assert props["BillingMode"] == "PAY_PER_REQUEST"
+    assert props["KeySchema"] == [{"AttributeName": "run_key", "KeyType": "HASH"}]
+    assert props["AttributeDefinitions"] == [{"AttributeName": "run_key", "AttributeType": "S"}]
+    assert props["TimeToLiveSpecification"] == {"AttributeName": "expires_at", "Enabled": True}
+    assert props["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
+    assert props["SSESpecification"] == {"SSEEnabled": True}
+
+
+# ---------------------------------------------------------------- the rule
+
+
+def test_status_rule_pattern_and_target() -> None:
+    stack = stack_for("serverless_iam")
+    props = stack.properties("StatusRule")
+    assert props["EventPattern"] == STATUS_RULE_PATTERN
+    assert props["State"] == "ENABLED"
+    (target,) = props["Targets"]
+    assert target["Arn"] == "getatt:StatusListenerFunction.Arn"
+    assert target["RetryPolicy"] == {"MaximumRetryAttempts": 8, "MaximumEventAgeInSeconds": 3600}
+    assert target["DeadLetterConfig"] == {"Arn": "getatt:DeadLetterQueue.Arn"}
+
+    permission = stack.properties("StatusRuleInvokePermission")
+    assert permission == {
+        "FunctionName": "ref:StatusListenerFunction",
+        "Action": "lambda:InvokeFunction",
+        "Principal": "events.amazonaws.com",
+        "SourceArn": "getatt:StatusRule.Arn",
+    }
+    # The listener's own failures (after Lambda's async retries) land in the same queue.
+    invoke_config = stack.properties("StatusListenerInvokeConfig")
+    assert invoke_config["FunctionName"] == "ref:StatusListenerFunction"
+    assert invoke_config["DestinationConfig"] == {"OnFailure": {"Destination": "getatt:DeadLetterQueue.Arn"}}
+
+
+def test_dead_letter_queue() -> None:
+    stack = stack_for("serverless_iam")
+    queue = stack.properties("DeadLetterQueue")
+    assert queue["SqsManagedSseEnabled"] is True
+    assert queue["MessageRetentionPeriod"] == 14 * 24 * 3600
+    policy = stack.properties("DeadLetterQueuePolicy")
+    assert policy["Queues"] == ["ref:DeadLetterQueue"]
+    allows = [s for s in policy["PolicyDocument"]["Statement"] if s["Effect"] == "Allow"]
+    assert allows == [
+        {
+            "Sid": "StatusRuleDeadLetters",
+            "Effect": "Allow",
+            "Principal": {"Service": "events.amazonaws.com"},
+            "Action": "sqs:SendMessage",
+            "Resource": "getatt:DeadLetterQueue.Arn",
+            "Condition": {"ArnEquals": {"aws:SourceArn": "getatt:StatusRule.Arn"}},
+        }
+    ]
+
+
+# ---------------------------------------------------------------- schedule, alarms, outputs
+
+
+def test_schedule_only_when_asked() -> None:
+    assert "RunSchedule" not in stack_for("serverless_iam").resources
+    assert "ScheduleRole" not in stack_for("serverless_iam").resources
+    stack = stack_for("everything")
+    schedule = stack.properties("RunSchedule")
+    assert schedule["ScheduleExpression"] == "cron(0 3 * * ? *)"
+    assert schedule["FlexibleTimeWindow"] == {"Mode": "OFF"}
+    target = schedule["Target"]
+    assert target["Arn"] == "ref:DurableFunctionAliaslive"
+    assert target["RoleArn"] == "getatt:ScheduleRole.Arn"
+    assert json.loads(target["Input"]) == {"sql_file": "nightly/refresh.sql"}
+    assert grants(stack.role_statements("ScheduleRole")) == {
+        ("lambda:InvokeFunction", "ref:DurableFunctionAliaslive")
+    }
+    trust = stack.properties("ScheduleRole")["AssumeRolePolicyDocument"]["Statement"]
+    assert [s["Principal"] for s in trust] == [{"Service": "scheduler.amazonaws.com"}]
+
+
+def test_alarms_and_optional_topic() -> None:
+    quiet = stack_for("serverless_iam")
+    loud = stack_for("everything")
+    assert "AlarmTopic" not in quiet.resources
+    assert loud.properties("AlarmEmailSubscription")["Endpoint"] == "ops@example.com"
+    alarms = {
+        "DeadLetterQueueAlarm": (
+            "AWS/SQS",
+            "ApproximateNumberOfMessagesVisible",
+            "getatt:DeadLetterQueue.QueueName",
+        ),
+        "ListenerErrorsAlarm": ("AWS/Lambda", "Errors", "ref:StatusListenerFunction"),
+        "RunsFailedAlarm": ("rsbatch", "RunsFailed", "rsbatch-durable"),
+    }
+    for logical_id, (namespace, metric, dimension) in alarms.items():
+        props = quiet.properties(logical_id)
+        assert (props["Namespace"], props["MetricName"]) == (namespace, metric)
+        assert [d["Value"] for d in props["Dimensions"]] == [dimension]
+        assert props["ComparisonOperator"] == "GreaterThanThreshold"
+        assert props["Threshold"] == 0
+        assert "AlarmActions" not in props
+        assert loud.properties(logical_id)["AlarmActions"] == ["ref:AlarmTopic"]
+    assert quiet.properties("RunsFailedAlarm")["Dimensions"] == [
+        {"Name": "service", "Value": "rsbatch-durable"}
+    ]
+
+
+def test_outputs() -> None:
+    outputs = raw_template()["Outputs"]
+    assert {k: v["Value"] for k, v in outputs.items()} == {
+        "DurableFunctionName": {"Ref": "DurableFunction"},
+        "DurableFunctionAliasArn": {"Ref": "DurableFunctionAliaslive"},
+        "StatusListenerFunctionName": {"Ref": "StatusListenerFunction"},
+        "RunsTableName": {"Ref": "RunsTable"},
+        "StatusRuleName": {"Ref": "StatusRule"},
+        "DeadLetterQueueUrl": {"Ref": "DeadLetterQueue"},
+        "DeadLetterQueueArn": {"Fn::GetAtt": ["DeadLetterQueue", "Arn"]},
+    }
