@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import boto3
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import BotoCoreError, ClientError, ProfileNotFound
 
 from rsbatch_core.errors import BadInputError, RsbatchError
 
@@ -26,13 +26,17 @@ class Target:
 
 
 def default_stack_name(samconfig: Path = Path("samconfig.toml")) -> str:
-    """`stack_name` from samconfig.toml's default deploy parameters, else "rsbatch"."""
+    """`stack_name` as `sam deploy` reads it: the deploy section, then the global one; else "rsbatch"."""
     try:
-        data = tomllib.loads(samconfig.read_text("utf-8"))
-        name = data["default"]["deploy"]["parameters"]["stack_name"]
-        return str(name) if name else DEFAULT_STACK
-    except (OSError, KeyError, TypeError, tomllib.TOMLDecodeError):
+        default = tomllib.loads(samconfig.read_text("utf-8")).get("default", {})
+    except (OSError, tomllib.TOMLDecodeError):
         return DEFAULT_STACK
+    for section in ("deploy", "global"):
+        parameters = default.get(section, {}).get("parameters", {}) if isinstance(default, dict) else {}
+        name = parameters.get("stack_name") if isinstance(parameters, dict) else None
+        if name:
+            return str(name)
+    return DEFAULT_STACK
 
 
 def resolve_target(*, local: bool, stack: str | None, region: str | None, profile: str | None) -> Target:
@@ -42,7 +46,10 @@ def resolve_target(*, local: bool, stack: str | None, region: str | None, profil
             "--local needs a running local stack: run `rsbatch local up` in another terminal "
             "and export the lines it prints"
         )
-    session = boto3.Session(region_name=region, profile_name=profile)
+    try:
+        session = boto3.Session(region_name=region, profile_name=profile)
+    except ProfileNotFound:
+        raise BadInputError(f"no AWS profile {profile!r} (see `aws configure list-profiles`)") from None
     table = os.environ.get("RSBATCH_TABLE")
     function = os.environ.get("RSBATCH_FUNCTION")
     if table and function:

@@ -56,7 +56,8 @@ def test_event_resumes_the_run_and_the_mart_is_right(stack: LocalStack, operator
     assert len(mart) == 200
     assert mart == rows(stack, EXPECTED)
     assert all(isinstance(r[2], Decimal) for r in mart)
-    assert operator.registry.get(report["run"]).status.value == "SUCCEEDED"  # type: ignore[union-attr]
+    record = operator.registry.get(report["run"])
+    assert record is not None and record.status.value == "SUCCEEDED"
 
 
 def test_failed_batch_commits_nothing_and_names_the_statement(stack: LocalStack, operator: Operator) -> None:

@@ -153,14 +153,7 @@ def test_local_target_from_the_variables_local_up_prints(monkeypatch: pytest.Mon
     monkeypatch.setenv("RSBATCH_TABLE", "runs")
     monkeypatch.setenv("RSBATCH_FUNCTION", "rsbatch-durable")
     target = resolve_target(local=True, stack=None, region=None, profile=None)
-    assert (target.table, target.function, target.is_local) == ("runs", "rsbatch-durable", True)
-
-
-def test_is_local_follows_the_lambda_endpoint(monkeypatch: pytest.MonkeyPatch) -> None:
-    target = Target(session=None, table="runs", function="f")
-    assert target.is_local is False
-    monkeypatch.setenv("AWS_ENDPOINT_URL_LAMBDA", "http://127.0.0.1:9001")
-    assert target.is_local is True
+    assert (target.table, target.function) == ("runs", "rsbatch-durable")
 
 
 # ---------------------------------------------------------------- samconfig.toml
@@ -187,14 +180,16 @@ def test_default_stack_name_without_samconfig(tmp_path: Path) -> None:
     assert default_stack_name(tmp_path / "samconfig.toml") == DEFAULT_STACK
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="default_stack_name reads only [default.deploy.parameters]; the SAM CLI also applies "
-    "[default.global.parameters] (where this repository's samconfig.toml sets stack_name) to deploy",
-)
 def test_default_stack_name_reads_the_global_section(tmp_path: Path) -> None:
     samconfig = tmp_path / "samconfig.toml"
     samconfig.write_text(
         'version = 0.1\n[default.global.parameters]\nstack_name = "mine"\n', encoding="utf-8"
     )
     assert default_stack_name(samconfig) == "mine"
+
+
+def test_an_unknown_profile_is_bad_input(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "config"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "credentials"))
+    with pytest.raises(BadInputError, match="no AWS profile 'nope'"):
+        resolve_target(local=False, stack=None, region=None, profile="nope")

@@ -21,9 +21,10 @@ from botocore.exceptions import ClientError, ParamValidationError
 from botocore.stub import ANY, Stubber
 
 from rsbatch_core.models import StatementStats
-from rsbatch_core.redshift import RedshiftData, failing_statement, is_terminal, statement_stats
+from rsbatch_core.redshift import RedshiftData
 from rsbatch_core.settings import RedshiftTarget
 from rsbatch_core.sqlfile import SqlBatch
+from rsbatch_core.verdict import failing_statement, is_terminal, statement_stats
 
 STATEMENT = "d9b6c0c9-0747-4bf4-b142-e8883122f766"  # the model's example of a statement id
 SESSION = "0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d"
