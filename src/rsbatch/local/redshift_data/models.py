@@ -1,8 +1,8 @@
 """The state the service keeps: statements, their sub-statements, and sessions.
 
 Plain records, with the shapes the read operations return (:meth:`Statement.describe`,
-:meth:`Statement.summary`). Who may change them, and under which lock, is the backend's
-business: every field here is read and written with the emulator's condition held.
+:meth:`Statement.summary`). They are shared between request and worker threads, which
+change them with the emulator's one condition held; the records themselves take no lock.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ Connection = psycopg.Connection[Any]
 
 SUBMITTED, PICKED, STARTED = "SUBMITTED", "PICKED", "STARTED"
 FINISHED, FAILED, ABORTED = "FINISHED", "FAILED", "ABORTED"
+STATUSES = (SUBMITTED, PICKED, STARTED, FINISHED, FAILED, ABORTED)  # in the order they are reached
 TERMINAL = frozenset({FINISHED, FAILED, ABORTED})
 TRANSACTION, AUTO_COMMIT = "TRANSACTION", "AUTO_COMMIT"
 

@@ -18,16 +18,7 @@ from typing import Any
 
 from rsbatch.local.dialect import parameter_names
 from rsbatch.local.redshift_data.exceptions import invalid, serialization, unknown_operation, validation
-from rsbatch.local.redshift_data.models import (
-    ABORTED,
-    AUTO_COMMIT,
-    FAILED,
-    FINISHED,
-    PICKED,
-    STARTED,
-    SUBMITTED,
-    TRANSACTION,
-)
+from rsbatch.local.redshift_data.models import AUTO_COMMIT, FINISHED, STATUSES, TRANSACTION
 
 # Limits of the real service (botocore model and the Redshift management guide).
 MAX_SQLS = 40
@@ -38,7 +29,7 @@ MAX_WAIT_SECONDS = 30
 MAX_SESSION_KEEP_ALIVE = 86400
 MAX_LIST_RESULTS = 100
 
-_LIST_STATUSES = frozenset({SUBMITTED, PICKED, STARTED, FINISHED, FAILED, ABORTED, "ALL"})
+_LIST_STATUSES = frozenset({*STATUSES, "ALL"})
 _TARGET_FIELDS = ("ClusterIdentifier", "Database", "DbUser", "SecretArn", "WorkgroupName")
 _LIST_FILTERS = ("ClusterIdentifier", "Database", "WorkgroupName")
 _ID_RE = re.compile(r"^([a-z0-9]{8}(?:-[a-z0-9]{4}){3}-[a-z0-9]{12})(?::(\d+))?$")
