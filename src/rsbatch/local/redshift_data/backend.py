@@ -67,7 +67,7 @@ class Backend:
             live = self._store.live()
             for stmt in live:
                 stmt.cancel_requested = True
-            self._cond.notify_all()
+            self._cond.notify_all()  # long polls return now
         return live
 
     def apply(self, request: ParsedRequest, principal: str) -> dict[str, Any]:
