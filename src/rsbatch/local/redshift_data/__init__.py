@@ -1,0 +1,51 @@
+"""A local Redshift Data API: the real wire protocol in front of the local warehouse.
+
+moto's ``redshift-data`` runs no SQL, so this package serves the Data API's JSON 1.1
+protocol (``POST /``, ``X-Amz-Target: RedshiftData.<Operation>``) on 127.0.0.1 and runs
+the statements on PostgreSQL (:class:`~rsbatch.local.warehouse.Warehouse`). The unchanged
+boto3 ``redshift-data`` client reaches it through ``endpoint_url`` or
+``AWS_ENDPOINT_URL_REDSHIFT_DATA``.
+
+Operations: BatchExecuteStatement, ExecuteStatement, DescribeStatement (``WaitTimeSeconds``
+long poll), CancelStatement (cancels the running PostgreSQL query), GetStatementResult
+(typed fields, ``ColumnMetadata``, ``NextToken`` paging, batch results by ``<id>:N``) and
+ListStatements (name prefix, status filter; FINISHED only by default, as documented).
+
+Semantics follow the service: statuses SUBMITTED → PICKED → STARTED → FINISHED | FAILED |
+ABORTED; a batch runs as one transaction (``ExecutionMode=TRANSACTION``, the default: the
+failing sub-statement is FAILED with PostgreSQL's error, the later ones ABORTED, nothing is
+committed) or statement by statement (``AUTO_COMMIT``: each commits, later statements still
+run after a failure); ``ClientToken`` replays return the first statement's id; ``:name``
+parameters are bound by psycopg; Redshift's limits answer ``ValidationException``. Every
+statement passes through :func:`~rsbatch.local.dialect.to_postgres` first. Sessions run in
+UTC and each statement sees a fresh session (pooled connections are ``DISCARD ALL``-ed),
+unless it asks for one: ``SessionKeepAliveSeconds`` keeps its connection (temp tables and
+all) for the caller's next statements with the returned ``SessionId``, one at a time, until
+it has been idle that long.
+
+With ``WithEvent=True``, a statement reaching a terminal state publishes exactly one
+EventBridge-shaped event to the callables given to :meth:`RedshiftDataEmulator.subscribe`.
+
+Not emulated: ``ResultFormat=CSV``
+and ``GetStatementResultV2``, the Describe/List table operations.
+
+The parts, split as protocol emulators such as moto's are (wire errors, request parsing,
+state, operations), each knowing only what it needs:
+
+- :mod:`.exceptions`: the wire errors (``ApiError``) and the service's error codes;
+- :mod:`.parsing`: a JSON body into a typed, frozen request, or the error its content earns;
+- :mod:`.models`: statements, sub-statements and sessions, with their describe/list shapes;
+- :mod:`.store`: every statement by id, ClientTokens, expiry, and the one way a statement ends;
+- :mod:`.sessions`: the connections kept between a principal's statements;
+- :mod:`.events`: the status-change event and its subscribers;
+- :mod:`.results`: PostgreSQL values and columns as the Data API types them;
+- :mod:`.runner`: worker threads and pooled connections running the SQL;
+- :mod:`.backend`: the six operations, applying parsed requests to the state;
+- :mod:`.server`: HTTP framing around a ``(target, body, authorization)`` handler;
+- :mod:`.emulator`: :class:`RedshiftDataEmulator`, which wires them and owns the lifecycle.
+"""
+
+from rsbatch.local.redshift_data.emulator import RedshiftDataEmulator
+from rsbatch.local.redshift_data.events import RedshiftEvent
+
+__all__ = ["RedshiftDataEmulator", "RedshiftEvent"]

@@ -1,0 +1,197 @@
+"""The operations: each applies one parsed request to the service's state.
+
+Requests arrive parsed (:mod:`.parsing`), so every refusal here depends on state: an unknown
+or foreign statement, a busy or expired session, the active-statements limit, a cancel that
+comes too late, a result that does not exist (yet). ``ClientToken`` replays return the first
+statement's id; ``WaitTimeSeconds`` long polls return as soon as the statement ends (or the
+emulator stops). Running the SQL is the runner's; making a statement terminal, the store's.
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+import time
+from typing import Any, assert_never
+
+from rsbatch.local.redshift_data.exceptions import invalid, no_result, shutting_down
+from rsbatch.local.redshift_data.models import FINISHED, Statement
+from rsbatch.local.redshift_data.parsing import (
+    MAX_WAIT_SECONDS,
+    CancelRequest,
+    DescribeRequest,
+    GetResultRequest,
+    ListRequest,
+    ParsedRequest,
+    SubmitRequest,
+    decode_token,
+    encode_token,
+)
+from rsbatch.local.redshift_data.results import field
+from rsbatch.local.redshift_data.runner import Runner
+from rsbatch.local.redshift_data.sessions import Sessions
+from rsbatch.local.redshift_data.settings import Settings
+from rsbatch.local.redshift_data.store import StatementStore
+
+
+class Backend:
+    """ExecuteStatement, BatchExecuteStatement, DescribeStatement, CancelStatement,
+    GetStatementResult and ListStatements, under the emulator's condition."""
+
+    def __init__(
+        self,
+        cond: threading.Condition,
+        store: StatementStore,
+        sessions: Sessions,
+        runner: Runner,
+        settings: Settings,
+    ) -> None:
+        self._cond = cond
+        self._store = store
+        self._sessions = sessions
+        self._runner = runner
+        self._settings = settings
+        self.stopping = False  # refuse new work; long polls return at once
+
+    def resume(self) -> None:
+        with self._cond:
+            self.stopping = False
+
+    def stop_accepting(self) -> list[Statement]:
+        """Refuse new work, mark every live statement cancelled, wake the long polls.
+
+        Returns the live statements, for the caller to interrupt and, failing that, abort.
+        """
+        with self._cond:
+            self.stopping = True
+            live = self._store.live()
+            for stmt in live:
+                stmt.cancel_requested = True
+            self._cond.notify_all()  # long polls return now
+        return live
+
+    def apply(self, request: ParsedRequest, principal: str) -> dict[str, Any]:
+        """The response body of ``request`` made by ``principal``; raises ApiError."""
+        match request:
+            case SubmitRequest():
+                return self._submit(request, principal)
+            case DescribeRequest():
+                return self._describe(request, principal)
+            case CancelRequest():
+                return self._cancel(request, principal)
+            case GetResultRequest():
+                return self._get_result(request, principal)
+            case ListRequest():
+                return self._list(request, principal)
+            case _:
+                assert_never(request)
+
+    def _owner(self, principal: str) -> str | None:
+        """Whom a statement must belong to for ``principal`` to see it (None: anyone)."""
+        return principal if self._settings.enforce_owner else None
+
+    def _wait(self, stmt: Statement, seconds: int | None) -> None:
+        """Long poll (lock held): until ``stmt`` is terminal, the emulator stops, or time is up."""
+        if seconds:
+            self._cond.wait_for(lambda: stmt.terminal or self.stopping, timeout=seconds)
+
+    # -- submit ----------------------------------------------------------------------------
+
+    def _submit(self, req: SubmitRequest, principal: str) -> dict[str, Any]:
+        now = time.time()
+        with self._cond:
+            if self.stopping:
+                raise shutting_down()
+            self._sessions.expire(now)
+            self._store.expire(now)
+            known = self._store.replay(principal, req.client_token, now)
+            stmt = known if known is not None else self._create(req, principal, now)
+        if known is None:
+            self._runner.submit(stmt)
+        out: dict[str, Any] = {"Id": stmt.id, "CreatedAt": stmt.created_at, **stmt.target}
+        if stmt.session is not None:
+            out["SessionId"] = stmt.session.id
+        if req.wait is not None:
+            with self._cond:
+                self._wait(stmt, req.wait)
+                out.update(
+                    Status=stmt.status,
+                    HasResultSet=stmt.has_result_set,
+                    RedshiftPid=stmt.redshift_pid,
+                )
+        return out
+
+    def _create(self, req: SubmitRequest, principal: str, now: float) -> Statement:
+        """A new statement, on the caller's session or a new one if asked (lock held)."""
+        session = self._sessions.claim(req.session_id, principal, now)
+        target = session.target if session is not None else req.target
+        stmt = self._store.create(req, target, principal, now)
+        if session is None and req.keep_alive:
+            session = self._sessions.open(principal, stmt.database, stmt.target, req.keep_alive)
+        if session is not None:
+            self._sessions.bind(session, stmt, req.keep_alive)
+        if req.client_token is not None:
+            self._store.remember(principal, req.client_token, stmt, now)
+        return stmt
+
+    # -- cancel ----------------------------------------------------------------------------
+
+    def _cancel(self, req: CancelRequest, principal: str) -> dict[str, Any]:
+        with self._cond:
+            stmt, _ = self._store.lookup(req.ref, self._owner(principal))
+            # A worker past its last cancel check is committing: report its real outcome.
+            self._cond.wait_for(lambda: not stmt.finishing, timeout=MAX_WAIT_SECONDS)
+            if stmt.terminal:
+                raise invalid(f"Could not cancel a query that is already in {stmt.status} state.")
+            stmt.cancel_requested = True
+        self._runner.cancel(stmt)
+        return {"Status": True}
+
+    # -- read operations -------------------------------------------------------------------
+
+    def _describe(self, req: DescribeRequest, principal: str) -> dict[str, Any]:
+        with self._cond:
+            stmt, sub = self._store.lookup(req.ref, self._owner(principal))
+            self._wait(stmt, req.wait)
+            return stmt.describe() if sub is None else stmt.describe_sub(sub)
+
+    def _get_result(self, req: GetResultRequest, principal: str) -> dict[str, Any]:
+        with self._cond:
+            stmt, sub = self._store.lookup(req.ref, self._owner(principal))
+            if sub is None and stmt.is_batch:
+                raise invalid(
+                    f"Query {stmt.id} is a batch statement: read each result with its "
+                    f"sub-statement id, e.g. {stmt.id}:1"
+                )
+            self._wait(stmt, req.wait)
+            result = sub if sub is not None else stmt.subs[0]
+            if result.status != FINISHED or not result.has_result_set:
+                raise no_result(result.id)
+        offset = decode_token(req.next_token, "offset", id=result.id) if req.next_token else 0
+        end = offset + max(1, self._settings.result_page_rows)
+        out: dict[str, Any] = {
+            "Records": [[field(v) for v in row] for row in result.rows[offset:end]],
+            "ColumnMetadata": result.columns,
+            "TotalNumRows": len(result.rows),
+        }
+        if end < len(result.rows):
+            out["NextToken"] = encode_token({"id": result.id, "offset": end})
+        return out
+
+    def _list(self, req: ListRequest, principal: str) -> dict[str, Any]:
+        owner = self._owner(principal)
+        with self._cond:
+            matches = (
+                s
+                for s in self._store.newest_first()
+                if (req.before is None or s.seq < req.before)
+                and (req.status == "ALL" or s.status == req.status)
+                and (req.prefix is None or (s.name or "").startswith(req.prefix))
+                and (owner is None or s.principal == owner)
+                and all(s.target.get(k) == v for k, v in req.filters.items())
+            )
+            page = list(itertools.islice(matches, req.limit + 1))
+            out: dict[str, Any] = {"Statements": [s.summary() for s in page[: req.limit]]}
+        if len(page) > req.limit:
+            out["NextToken"] = encode_token({"before": page[req.limit - 1].seq})
+        return out

@@ -1,0 +1,153 @@
+"""The emulator as callers see it: one object that wires server, backend and runner.
+
+:class:`RedshiftDataEmulator` owns the lifecycle (start the warehouse, the runner and the
+HTTP server; stop them in the order that aborts running statements cleanly) and the path
+of one request (:meth:`RedshiftDataEmulator.handle`: the envelope, then the members, then
+the backend). Its public attributes are the :class:`~.settings.Settings` the parts read.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from types import TracebackType
+from typing import Any
+
+from rsbatch.local.redshift_data.backend import Backend
+from rsbatch.local.redshift_data.events import Events, Subscriber
+from rsbatch.local.redshift_data.exceptions import ApiError, internal_error, shutting_down
+from rsbatch.local.redshift_data.models import ABORTED
+from rsbatch.local.redshift_data.parsing import principal, read_envelope
+from rsbatch.local.redshift_data.runner import Runner
+from rsbatch.local.redshift_data.server import HttpServer
+from rsbatch.local.redshift_data.sessions import Sessions
+from rsbatch.local.redshift_data.store import StatementStore
+from rsbatch.local.warehouse import Warehouse
+
+log = logging.getLogger(__name__)
+
+
+class RedshiftDataEmulator:
+    """The Redshift Data API on 127.0.0.1, running statements on the local warehouse."""
+
+    def __init__(
+        self,
+        warehouse: Warehouse,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        account: str = "123456789012",
+        region: str = "us-east-1",
+        max_workers: int = 64,
+        *,
+        enforce_owner: bool = False,
+        result_page_rows: int = 1000,
+        max_active_statements: int = 500,
+        max_idle_connections: int = 16,
+    ) -> None:
+        self.warehouse = warehouse
+        self.host = host
+        self.port = port
+        self.account = account
+        self.region = region
+        self.max_workers = max_workers
+        self.enforce_owner = enforce_owner
+        self.result_page_rows = result_page_rows
+        self.max_active_statements = max_active_statements
+        self.max_idle_connections = max_idle_connections
+        cond = threading.Condition()  # one lock (re-entrant) for all statement and session state
+        self._events = Events(self)
+        self._store = StatementStore(cond, self._events, self)
+        self._sessions = Sessions(cond)
+        self._runner = Runner(warehouse, cond, self._sessions, on_end=self._store.end)
+        self._backend = Backend(cond, self._store, self._sessions, self._runner, self)
+        self._lifecycle = threading.Lock()
+        self._server: HttpServer | None = None
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Start the warehouse if needed, then serve HTTP. Idempotent."""
+        with self._lifecycle:
+            if self._server is not None:
+                return
+            self.warehouse.start()
+            self._backend.resume()
+            self._runner.start(self.max_workers, self.max_idle_connections)
+            self._server = HttpServer(self.host, self.port, self.handle)
+            self._server.start()
+            log.info("Redshift Data API emulator on %s", self.endpoint_url)
+
+    def stop(self) -> None:
+        """Refuse new work, cancel running statements (ABORTED), join threads, close all.
+
+        The warehouse is left running: it belongs to the caller.
+        """
+        with self._lifecycle:
+            server, self._server = self._server, None
+            if server is None:
+                return
+            live = self._backend.stop_accepting()
+            server.stop()
+            for stmt in live:
+                self._runner.cancel(stmt)
+            self._runner.stop(timeout=10)
+            for stmt in live:  # a worker that did not come back in time
+                self._store.end(stmt, ABORTED)
+            self._sessions.close_all()
+            self._runner.close()
+
+    def __enter__(self) -> RedshiftDataEmulator:
+        self.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    @property
+    def endpoint_url(self) -> str:
+        server = self._server
+        if server is None:
+            raise RuntimeError("the emulator is not started")
+        return server.url
+
+    # -- events and introspection ----------------------------------------------------------
+
+    def subscribe(self, fn: Subscriber) -> None:
+        """Call ``fn(event)`` once per terminal statement submitted with ``WithEvent=True``.
+
+        It runs on the thread that finished the statement (a statement worker; for a
+        statement cancelled before it started, the CancelStatement request's thread), after
+        the terminal status is visible to DescribeStatement. Exceptions are logged.
+        """
+        self._events.subscribe(fn)
+
+    def unsubscribe(self, fn: Subscriber) -> None:
+        self._events.unsubscribe(fn)
+
+    def statements_named(self, prefix: str) -> int:
+        """How many statements were submitted with a StatementName starting with ``prefix``.
+
+        ClientToken replays create no statement, so they are not counted.
+        """
+        return self._store.count_named(prefix)
+
+    # -- one request -----------------------------------------------------------------------
+
+    def handle(self, target: str, body: bytes, authorization: str) -> tuple[int, dict[str, Any]]:
+        """One JSON 1.1 request → (HTTP status, response body); never raises."""
+        try:
+            parse, fields = read_envelope(target, body)
+            if self._backend.stopping:
+                raise shutting_down()
+            return 200, self._backend.apply(parse(fields), principal(authorization, self.account))
+        except ApiError as exc:
+            return exc.status, exc.payload()
+        except Exception:
+            log.exception("Redshift Data API emulator: request %s failed", target)
+            error = internal_error()
+            return error.status, error.payload()

@@ -1,0 +1,73 @@
+"""EventBridge's view of the service: one status-change event per terminal statement.
+
+With ``WithEvent=True``, a statement reaching a terminal state publishes exactly one
+EventBridge-shaped event to the callables given to :meth:`Events.subscribe`.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from rsbatch.local.redshift_data.models import RETENTION_SECONDS, Statement
+from rsbatch.local.redshift_data.settings import Settings
+
+log = logging.getLogger(__name__)
+
+RedshiftEvent = dict[str, Any]
+"""The full EventBridge envelope of a ``Redshift Data Statement Status Change`` event."""
+
+Subscriber = Callable[[RedshiftEvent], None]
+
+
+class Events:
+    """The subscribers, and the event of a statement that has just ended."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+        self._subscribers: list[Subscriber] = []
+        self._lock = threading.Lock()
+
+    def subscribe(self, fn: Subscriber) -> None:
+        with self._lock:
+            self._subscribers.append(fn)
+
+    def unsubscribe(self, fn: Subscriber) -> None:
+        with self._lock:
+            if fn in self._subscribers:
+                self._subscribers.remove(fn)
+
+    def status_change(self, stmt: Statement, now: float) -> RedshiftEvent:
+        return {
+            "version": "0",
+            "id": str(uuid.uuid4()),
+            "detail-type": "Redshift Data Statement Status Change",
+            "source": "aws.redshift-data",
+            "account": self._settings.account,
+            "time": datetime.fromtimestamp(now, UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "region": self._settings.region,
+            "resources": [],
+            "detail": {
+                "principal": stmt.principal,
+                "statementName": stmt.name or "",
+                "statementId": stmt.id,
+                "redshiftQueryId": stmt.query_id,
+                "state": stmt.status,
+                "rows": stmt.result_rows,
+                "expireAt": int(now) + RETENTION_SECONDS,
+            },
+        }
+
+    def publish(self, event: RedshiftEvent) -> None:
+        """Call every subscriber on this thread; one that raises is logged, not propagated."""
+        with self._lock:
+            subscribers = list(self._subscribers)
+        for fn in subscribers:
+            try:
+                fn(event)
+            except Exception:
+                log.exception("event subscriber %r failed", fn)

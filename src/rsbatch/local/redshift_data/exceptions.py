@@ -1,0 +1,82 @@
+"""The wire errors: what the Data API answers instead of a result.
+
+Every failure a client can see is an :class:`ApiError`; botocore turns its ``__type`` into
+the exception class the caller catches (``client.exceptions.ValidationException`` …), so the
+codes below are the service's own, and the constructors word the messages as AWS does.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+# The error codes of the redshift-data botocore model (plus the JSON 1.1 protocol's own).
+VALIDATION = "ValidationException"
+RESOURCE_NOT_FOUND = "ResourceNotFoundException"
+ACTIVE_STATEMENTS_EXCEEDED = "ActiveStatementsExceededException"
+INTERNAL_SERVER = "InternalServerException"
+SERIALIZATION = "SerializationException"
+UNKNOWN_OPERATION = "UnknownOperationException"
+
+
+class ApiError(Exception):
+    """An AWS-shaped error: ``__type`` + message (+ modeled fields), HTTP 4xx/5xx."""
+
+    def __init__(self, code: str, message: str, status: int = 400, **fields: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.status = status
+        self.fields = fields
+
+    def payload(self) -> dict[str, Any]:
+        return {"__type": self.code, "message": self.message, "Message": self.message, **self.fields}
+
+
+def validation(member: str, constraint: str) -> ApiError:
+    """A member that breaks its model constraint, worded like the service's input validation."""
+    camel = member[:1].lower() + member[1:]
+    return ApiError(
+        VALIDATION,
+        f"1 validation error detected: Value at '{camel}' failed to satisfy constraint: {constraint}",
+    )
+
+
+def invalid(message: str) -> ApiError:
+    """A ValidationException whose message is free text (the service's semantic checks)."""
+    return ApiError(VALIDATION, message)
+
+
+def serialization(message: str) -> ApiError:
+    """A body (or member) that is not what the protocol or the model's types allow."""
+    return ApiError(SERIALIZATION, message)
+
+
+def not_found(statement_id: str) -> ApiError:
+    return ApiError(RESOURCE_NOT_FOUND, "Query does not exist.", ResourceId=statement_id)
+
+
+def no_result(result_id: str) -> ApiError:
+    return ApiError(
+        RESOURCE_NOT_FOUND,
+        "Query does not have result. Please check query status with DescribeStatement.",
+        ResourceId=result_id,
+    )
+
+
+def unknown_operation(message: str, status: int = 400) -> ApiError:
+    return ApiError(UNKNOWN_OPERATION, message, status)
+
+
+def active_statements_exceeded(limit: int) -> ApiError:
+    return ApiError(
+        ACTIVE_STATEMENTS_EXCEEDED,
+        f"The number of active statements exceeds the limit ({limit})",
+    )
+
+
+def shutting_down() -> ApiError:
+    return ApiError(INTERNAL_SERVER, "The service is shutting down", 500)
+
+
+def internal_error() -> ApiError:
+    return ApiError(INTERNAL_SERVER, "Internal server error", 500)

@@ -1,0 +1,342 @@
+"""The SQL runner: statements run on PostgreSQL on worker threads, over pooled connections.
+
+Every SQL passes through :func:`~rsbatch.local.dialect.to_postgres` first. A batch runs as
+one transaction (``ExecutionMode=TRANSACTION``: the failing sub-statement is FAILED with
+PostgreSQL's error, the later ones ABORTED, nothing is committed) or statement by statement
+(``AUTO_COMMIT``: each commits, later statements still run after a failure); ``:name``
+parameters are bound by psycopg. Connections run in UTC and each statement sees a fresh
+session (pooled connections are ``DISCARD ALL``-ed), unless it runs on a kept session.
+
+The runner moves a statement through PICKED and STARTED itself, and reports the end
+(status and error) through the ``on_end`` callback it is given: making a statement terminal,
+and telling subscribers, is not its business.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable
+
+import psycopg
+from psycopg.pq import TransactionStatus
+
+from rsbatch.local.dialect import UnsupportedSql, parameter_names, to_postgres, to_pyformat
+from rsbatch.local.redshift_data.models import (
+    ABORTED,
+    FAILED,
+    FINISHED,
+    PICKED,
+    STARTED,
+    SUBMITTED,
+    TRANSACTION,
+    Connection,
+    Statement,
+    Sub,
+)
+from rsbatch.local.redshift_data.results import RESULT_ADAPTERS, column
+from rsbatch.local.redshift_data.sessions import Sessions
+from rsbatch.local.warehouse import Warehouse
+
+log = logging.getLogger(__name__)
+
+OnEnd = Callable[[Statement, str, str | None], None]
+"""Told ``(statement, terminal status, error)`` once a statement is over."""
+
+_SESSION_OPTIONS = "-c TimeZone=UTC"
+
+
+class _Cancelled(Exception):
+    """The statement was cancelled while (or before) running a sub-statement."""
+
+
+def error_text(exc: BaseException) -> str:
+    """PostgreSQL's primary message, shaped like Redshift's ``ERROR: …``."""
+    diag = getattr(exc, "diag", None)
+    message = getattr(diag, "message_primary", None) or str(exc) or type(exc).__name__
+    return f"ERROR: {message}"
+
+
+class _Workers:
+    """Daemon worker threads, started on demand up to ``max_workers``.
+
+    Not a ThreadPoolExecutor: its threads are joined at interpreter exit *before* atexit
+    handlers run, so a forgotten ``pg_sleep(3600)`` would hang Ctrl-C and keep the
+    warehouse's atexit stop from ever running.
+    """
+
+    def __init__(self, max_workers: int) -> None:
+        self._max = max_workers
+        self._jobs: queue.SimpleQueue[Callable[[], None] | None] = queue.SimpleQueue()
+        self._lock = threading.Lock()
+        self._threads: list[threading.Thread] = []
+        self._idle = 0
+        self._pending = 0
+        self._closed = False
+
+    def submit(self, job: Callable[[], None]) -> None:
+        with self._lock:
+            if self._closed:
+                raise RuntimeError("worker pool is closed")
+            self._pending += 1
+            self._jobs.put(job)
+            if self._pending > self._idle and len(self._threads) < self._max:
+                thread = threading.Thread(
+                    target=self._loop, name=f"redshift-data-{len(self._threads)}", daemon=True
+                )
+                self._threads.append(thread)
+                thread.start()
+
+    def _loop(self) -> None:
+        while True:
+            with self._lock:
+                self._idle += 1
+            job = self._jobs.get()
+            with self._lock:
+                self._idle -= 1
+                if job is not None:
+                    self._pending -= 1
+            if job is None:
+                return
+            try:
+                job()
+            except Exception:
+                log.exception("statement worker failed")
+
+    def shutdown(self, timeout: float) -> None:
+        with self._lock:
+            self._closed = True
+            threads = list(self._threads)
+        for _ in threads:
+            self._jobs.put(None)
+        deadline = time.monotonic() + timeout
+        for thread in threads:
+            thread.join(max(0.0, deadline - time.monotonic()))
+
+
+class _ConnectionPool:
+    """Idle PostgreSQL connections per database, so a trivial statement costs no connect."""
+
+    def __init__(self, warehouse: Warehouse, max_idle: int) -> None:
+        self._warehouse = warehouse
+        self._max_idle = max_idle
+        self._idle: dict[str, list[Connection]] = {}
+        self._lock = threading.Lock()
+
+    def acquire(self, database: str) -> Connection:
+        with self._lock:
+            idle = self._idle.get(database, [])
+            while idle:
+                conn = idle.pop()
+                if not conn.closed:
+                    return conn
+        return psycopg.connect(
+            self._warehouse.dsn(database),
+            autocommit=True,
+            prepare_threshold=None,
+            context=RESULT_ADAPTERS,
+            options=_SESSION_OPTIONS,
+            application_name="rsbatch-redshift-data",
+        )
+
+    def release(self, database: str, conn: Connection, reusable: bool) -> None:
+        if reusable and not conn.closed and conn.info.transaction_status == TransactionStatus.IDLE:
+            try:
+                conn.execute("DISCARD ALL")  # the next statement gets a fresh session
+            except psycopg.Error:
+                reusable = False
+            else:
+                with self._lock:
+                    if sum(len(v) for v in self._idle.values()) < self._max_idle:
+                        self._idle.setdefault(database, []).append(conn)
+                        return
+        conn.close()
+
+    def close(self) -> None:
+        with self._lock:
+            conns = [conn for idle in self._idle.values() for conn in idle]
+            self._idle.clear()
+        for conn in conns:
+            conn.close()
+
+
+class Runner:
+    """Runs submitted statements; shares the emulator's condition for every state change."""
+
+    def __init__(
+        self, warehouse: Warehouse, cond: threading.Condition, sessions: Sessions, on_end: OnEnd
+    ) -> None:
+        self._warehouse = warehouse
+        self._cond = cond
+        self._sessions = sessions
+        self._on_end = on_end
+        self._query_ids = itertools.count(100001)
+        self._workers: _Workers | None = None
+        self._pool: _ConnectionPool | None = None
+
+    def start(self, max_workers: int, max_idle_connections: int) -> None:
+        self._pool = _ConnectionPool(self._warehouse, max_idle_connections)
+        self._workers = _Workers(max_workers)
+
+    def stop(self, timeout: float) -> None:
+        """Join the workers (each finishing its statement), waiting ``timeout`` at most."""
+        if self._workers is not None:
+            self._workers.shutdown(timeout)
+
+    def close(self) -> None:
+        """Close the idle connections."""
+        if self._pool is not None:
+            self._pool.close()
+
+    def submit(self, stmt: Statement) -> None:
+        assert self._workers is not None
+        self._workers.submit(lambda: self._run(stmt))
+
+    def cancel(self, stmt: Statement) -> None:
+        """A cancelled statement: ABORTED at once if not running, else cancel its query."""
+        with self._cond:
+            conn = stmt.conn
+            not_started = stmt.status in (SUBMITTED, PICKED) and conn is None
+            if conn is not None:
+                stmt.cancel_sent = True
+        if not_started:
+            self._on_end(stmt, ABORTED, None)
+        elif conn is not None:
+            try:
+                conn.cancel_safe(timeout=5)
+            except psycopg.Error as exc:
+                log.warning("cancel of statement %s failed: %s", stmt.id, exc)
+
+    def _run(self, stmt: Statement) -> None:
+        """Worker: run one statement (all its SQLs) on one pooled connection."""
+        with self._cond:
+            if stmt.terminal:
+                return
+            stmt.set_status(PICKED, time.time())
+        assert self._pool is not None
+        session = stmt.session
+        try:
+            conn = session.conn if session is not None and session.conn is not None else None
+            conn = conn or self._pool.acquire(stmt.database)
+        except Exception as exc:
+            if session is not None:
+                self._sessions.release(session, None, reusable=False)
+            self._on_end(stmt, FAILED, error_text(exc))
+            return
+        status, error = ABORTED, None
+        try:
+            with self._cond:
+                if not (stmt.cancel_requested or stmt.terminal):
+                    stmt.conn = conn
+                    stmt.redshift_pid = conn.info.backend_pid
+                    stmt.started_ns = time.monotonic_ns()
+                    stmt.set_status(STARTED, time.time())
+            if stmt.conn is conn:
+                status, error = self._run_all(stmt, conn)
+        except Exception as exc:  # a bug or a lost connection: fail, never hang
+            log.exception("statement %s failed unexpectedly", stmt.id)
+            status, error = FAILED, error_text(exc)
+        finally:
+            with self._cond:
+                stmt.conn = None
+                reusable = not stmt.cancel_sent  # a late cancel must not hit the next user
+            if session is None:
+                self._pool.release(stmt.database, conn, reusable)
+            else:
+                self._sessions.release(session, conn, reusable)
+        self._on_end(stmt, status, error)
+
+    def _run_all(self, stmt: Statement, conn: Connection) -> tuple[str, str | None]:
+        transactional = stmt.is_batch and stmt.mode == TRANSACTION
+        values = stmt.parameter_values()
+        first_failure: tuple[int, str] | None = None
+        cancelled = False
+        if transactional:
+            conn.execute("BEGIN")
+        for index, sub in enumerate(stmt.subs, start=1):
+            try:
+                self._run_one(stmt, sub, conn, values)
+            except _Cancelled:
+                cancelled = True
+                break
+            except (UnsupportedSql, psycopg.Error) as exc:
+                self._end_sub(sub, FAILED, error_text(exc))
+                first_failure = first_failure or (index, sub.error or "")
+                if transactional:
+                    break
+        with self._cond:
+            cancelled = cancelled or (first_failure is None and stmt.cancel_requested)
+            stmt.finishing = not cancelled
+        if cancelled or first_failure is not None:
+            if transactional:
+                self._rollback(conn)
+            if cancelled:
+                return ABORTED, None
+            assert first_failure is not None
+            index, text = first_failure
+            return FAILED, f"Query #{index} failed with {text}" if stmt.is_batch else text
+        if transactional:
+            try:
+                conn.execute("COMMIT")
+            except psycopg.Error as exc:
+                self._rollback(conn)
+                return FAILED, f"COMMIT failed with {error_text(exc)}"
+        return FINISHED, None
+
+    def _run_one(self, stmt: Statement, sub: Sub, conn: Connection, values: dict[str, str]) -> None:
+        with self._cond:
+            if stmt.cancel_requested:
+                raise _Cancelled
+            sub.query_id = stmt.query_id = next(self._query_ids)
+            sub.set_status(STARTED, time.time())
+        started = time.monotonic_ns()
+        try:
+            self._execute(sub, conn, values)
+        except psycopg.errors.QueryCanceled:
+            with self._cond:
+                cancelled = stmt.cancel_requested
+            if not cancelled:
+                raise  # statement_timeout and the like: a failure, not a cancel
+            self._end_sub(sub, ABORTED, "ERROR: Query (cancelled on user's request)", started)
+            raise _Cancelled from None
+        except BaseException:
+            sub.duration_ns = time.monotonic_ns() - started
+            raise
+        self._end_sub(sub, FINISHED, None, started)
+
+    @staticmethod
+    def _execute(sub: Sub, conn: Connection, values: dict[str, str]) -> None:
+        """Run one SQL (translated, parameters bound) and keep its rows on ``sub``."""
+        sql = to_postgres(sub.sql)
+        names = parameter_names(sql) if values else []
+        with conn.cursor() as cur:
+            if names:
+                cur.execute(to_pyformat(sql), {name: values[name] for name in names})
+            else:
+                cur.execute(sql)
+            if cur.description is not None:
+                rows = cur.fetchall()
+                sub.columns = [column(c) for c in cur.description]
+                sub.rows = rows
+                sub.has_result_set = True
+                sub.result_rows = len(rows)
+                sub.result_size = sum(len(str(v)) for row in rows for v in row if v is not None)
+            else:
+                sub.result_rows = max(cur.rowcount, 0)
+                sub.result_size = 0
+
+    def _end_sub(self, sub: Sub, status: str, error: str | None, started: int = 0) -> None:
+        with self._cond:
+            if started:
+                sub.duration_ns = time.monotonic_ns() - started
+            sub.set_status(status, time.time(), error)
+            self._cond.notify_all()
+
+    @staticmethod
+    def _rollback(conn: Connection) -> None:
+        with contextlib.suppress(psycopg.Error):
+            conn.execute("ROLLBACK")

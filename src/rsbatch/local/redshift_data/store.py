@@ -1,0 +1,146 @@
+"""Every statement the service remembers, its ClientTokens, and the one way a statement ends.
+
+The store is where a statement is created (the active-statements limit), found again by id
+(owner checks, ``<id>:N``), replayed by ClientToken, forgotten after the service's retention,
+and made terminal: :meth:`StatementStore.end` is what the runner calls when a statement is
+over, and it publishes the statement's event once the new status is visible.
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+import time
+import uuid
+from collections.abc import Iterator, Mapping
+
+from rsbatch.local.redshift_data.events import Events
+from rsbatch.local.redshift_data.exceptions import active_statements_exceeded, invalid, not_found
+from rsbatch.local.redshift_data.models import RETENTION_SECONDS, Statement, Sub
+from rsbatch.local.redshift_data.parsing import StatementRef, SubmitRequest
+from rsbatch.local.redshift_data.settings import Settings
+from rsbatch.local.warehouse import DEFAULT_DATABASE
+
+# Limits of the real service (botocore model and the Redshift management guide).
+CLIENT_TOKEN_TTL = 8 * 3600
+
+
+class StatementStore:
+    """Statements by id and ClientTokens, both in creation order (the lock: the emulator's condition)."""
+
+    def __init__(self, cond: threading.Condition, events: Events, settings: Settings) -> None:
+        self._cond = cond
+        self._events = events
+        self._settings = settings
+        self._statements: dict[str, Statement] = {}
+        self._tokens: dict[tuple[str, str], tuple[str, float]] = {}
+        self._seq = itertools.count(1)
+        self._active = 0  # statements not yet terminal
+
+    def create(self, req: SubmitRequest, target: Mapping[str, str], principal: str, now: float) -> Statement:
+        """A new SUBMITTED statement for ``req`` on ``target`` (lock held)."""
+        limit = self._settings.max_active_statements
+        if self._active >= limit:
+            raise active_statements_exceeded(limit)
+        statement_id = str(uuid.uuid4())
+        subs = [
+            Sub(
+                id=f"{statement_id}:{n}" if req.is_batch else statement_id,
+                sql=sql,
+                created_at=now,
+                updated_at=now,
+            )
+            for n, sql in enumerate(req.sqls, start=1)
+        ]
+        stmt = Statement(
+            id=statement_id,
+            seq=next(self._seq),
+            is_batch=req.is_batch,
+            subs=subs,
+            name=req.name,
+            target=dict(target),
+            database=target.get("Database") or DEFAULT_DATABASE,
+            parameters=[dict(p) for p in req.parameters],
+            mode=req.mode,
+            with_event=req.with_event,
+            principal=principal,
+            created_at=now,
+            updated_at=now,
+        )
+        self._statements[statement_id] = stmt
+        self._active += 1
+        return stmt
+
+    def replay(self, principal: str, token: str | None, now: float) -> Statement | None:
+        """The statement an earlier request with this ClientToken created, if still known (lock held)."""
+        if token is None:
+            return None
+        known = self._tokens.get((principal, token))
+        if known is None or now - known[1] > CLIENT_TOKEN_TTL:
+            return None
+        return self._statements.get(known[0])
+
+    def remember(self, principal: str, token: str, stmt: Statement, now: float) -> None:
+        """Replays of ``token`` by ``principal`` return ``stmt`` from now on (lock held)."""
+        self._tokens[(principal, token)] = (stmt.id, now)
+
+    def expire(self, now: float) -> None:
+        """Forget tokens and statements past the service's retention (8 h / 24 h) (lock held).
+
+        Both dicts are in creation order, so only the expired head is ever visited.
+        """
+        old_tokens = list(
+            itertools.takewhile(lambda item: now - item[1][1] > CLIENT_TOKEN_TTL, self._tokens.items())
+        )
+        for key, _ in old_tokens:
+            del self._tokens[key]
+        old_statements = list(
+            itertools.takewhile(
+                lambda item: now - item[1].created_at > RETENTION_SECONDS and item[1].terminal,
+                self._statements.items(),
+            )
+        )
+        for statement_id, _ in old_statements:
+            del self._statements[statement_id]
+
+    def lookup(self, ref: StatementRef, owner: str | None) -> tuple[Statement, Sub | None]:
+        """The statement ``ref`` names and its sub-statement, if ``owner`` (when given) owns it.
+
+        Lock held.
+        """
+        stmt = self._statements.get(ref.statement_id)
+        if stmt is None:
+            raise not_found(ref.given)
+        if owner is not None and stmt.principal != owner:
+            raise invalid(f"Statement {ref.given} was submitted by another principal")
+        if ref.number is None:
+            return stmt, None
+        if not stmt.is_batch or not 1 <= ref.number <= len(stmt.subs):
+            raise not_found(ref.given)
+        return stmt, stmt.subs[ref.number - 1]
+
+    def newest_first(self) -> Iterator[Statement]:
+        """Lock held while iterating."""
+        return reversed(self._statements.values())
+
+    def live(self) -> list[Statement]:
+        """The statements not yet terminal (lock held)."""
+        return [s for s in self._statements.values() if not s.terminal]
+
+    def count_named(self, prefix: str) -> int:
+        with self._cond:
+            return sum(
+                1 for s in self._statements.values() if s.name is not None and s.name.startswith(prefix)
+            )
+
+    def end(self, stmt: Statement, status: str, error: str | None = None) -> None:
+        """Make ``stmt`` terminal (once) and publish its event after it is visible."""
+        with self._cond:
+            now = time.time()
+            if not stmt.end(status, error, now):
+                return
+            self._active -= 1
+            self._cond.notify_all()
+            event = self._events.status_change(stmt, now) if stmt.with_event else None
+        if event is not None:
+            self._events.publish(event)
