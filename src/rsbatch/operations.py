@@ -6,6 +6,7 @@ Works the same against AWS and the local stack: only the boto3 endpoints differ.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -118,6 +119,8 @@ class Operator:
             if existing:
                 arn = existing[0]["DurableExecutionArn"]
                 return Started(run=run_key(arn), execution_arn=arn, new=False)
+        if not sql_file:
+            raise BadInputError("give at least one SQL file")
         payload: dict[str, Any] = (
             {"batches": sql_file}
             if isinstance(sql_file, list) and len(sql_file) > 1
@@ -246,12 +249,16 @@ class Operator:
             )
 
 
+#: Longer than any run is kept (the registry's retention is at most 3650 days).
+MAX_DURATION = timedelta(days=3650)
+
+
 def parse_duration(text: str) -> timedelta:
-    """`90s`, `10m`, `2h`, `1d` → timedelta."""
-    units = {"s": 1, "m": 60, "h": 3600, "d": 86400}
-    text = text.strip().lower()
-    if len(text) >= 2 and text[-1] in units and text[:-1].isdigit():
-        return timedelta(seconds=int(text[:-1]) * units[text[-1]])
-    if text.isdigit():
-        return timedelta(seconds=int(text))
-    raise BadInputError(f"bad duration {text!r}: use e.g. 90s, 10m, 2h, 1d")
+    """`90s`, `10m`, `2h`, `1d` (or bare seconds) → timedelta, at most ten years."""
+    match = re.fullmatch(r"([0-9]{1,12})([smhd]?)", text.strip().lower())
+    if not match:
+        raise BadInputError(f"bad duration {text!r}: use e.g. 90s, 10m, 2h, 1d")
+    seconds = int(match.group(1)) * {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}[match.group(2)]
+    if seconds > MAX_DURATION.total_seconds():
+        raise BadInputError(f"duration {text!r} is longer than {MAX_DURATION.days} days")
+    return timedelta(seconds=seconds)

@@ -64,4 +64,5 @@ def step_name(kind: str, batch: int = 1, round_no: int | None = None) -> str:
     return str(StepName(kind, batch, round_no))
 
 
-_STEP_NAME = re.compile(r"([a-z]+)(?:-b(\d+))?(?:-(\d+))?")
+#: Only what `StepName.__str__` makes: no `-b1`, no leading zeros.
+_STEP_NAME = re.compile(r"([a-z]+)(?:-b([2-9]|[1-9][0-9]+))?(?:-([1-9][0-9]*))?")

@@ -8,6 +8,7 @@ the same error types and messages. Pure functions: no AWS calls, no state.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -93,18 +94,24 @@ def redshift_verdict(record: RedshiftRecord) -> RunError | None:
     if not record.terminal:
         raise ValueError(f"{record.state!r} is not a terminal Redshift state")
     failed = failing_statement(record.statements)
+    index = failed.index if failed else None
     message = (failed.error if failed else None) or record.error
     if record.state == "ABORTED" or (failed and failed.status == "ABORTED" and not message):
-        message = "aborted"
+        return RunError(
+            type=STATEMENT_ABORTED if record.state == "ABORTED" else STATEMENT_FAILED,
+            message="aborted",
+            statement_index=index,
+        )
     return RunError(
-        type=STATEMENT_ABORTED if record.state == "ABORTED" else STATEMENT_FAILED,
-        message=_failure_message(message or "the batch failed", failed.index if failed else None),
-        statement_index=failed.index if failed else None,
+        type=STATEMENT_FAILED,
+        message=_failure_message(message or "the batch failed", index),
+        statement_index=index,
     )
 
 
 def _failure_message(message: str, index: int | None) -> str:
-    if index and f"statement {index}" not in message:
+    """Redshift's error, prefixed with the failing statement unless it already names it."""
+    if index and not re.search(rf"\bstatement {index}\b", message):
         return f"statement {index} failed: {message}"
     return message
 

@@ -43,18 +43,6 @@ def test_pattern_filters() -> None:
         matches({"a": [{"numeric": [">", 1]}]}, {"a": 2})
 
 
-def test_faults_parse() -> None:
-    assert Faults.parse("") == Faults()
-    assert Faults.parse("drop") == Faults(drop=1.0)
-    assert Faults.parse("drop=0.1,duplicate=3,delay=0.5,fail=2") == Faults(
-        drop=0.1, duplicate=3, delay=0.5, listener_failures=2
-    )
-    assert Faults.parse("duplicate=2@0.1,reorder=3") == Faults(duplicate=2, duplicate_rate=0.1, reorder=3)
-    for bad in ("drop=2", "duplicate=0", "explode", "delay=x", "duplicate=2@3", "restart=1"):
-        with pytest.raises(ValueError, match="bad --events value"):
-            Faults.parse(bad)
-
-
 def test_duplicates_and_drops_are_counted() -> None:
     got: list[dict[str, Any]] = []
     bus = EventBus(PATTERN, got.append, Faults(duplicate=3))

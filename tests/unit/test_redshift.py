@@ -20,11 +20,9 @@ import pytest
 from botocore.exceptions import ClientError, ParamValidationError
 from botocore.stub import ANY, Stubber
 
-from rsbatch_core.models import StatementStats
 from rsbatch_core.redshift import RedshiftData
 from rsbatch_core.settings import RedshiftTarget
 from rsbatch_core.sqlfile import SqlBatch
-from rsbatch_core.verdict import failing_statement, is_terminal, statement_stats
 
 STATEMENT = "d9b6c0c9-0747-4bf4-b142-e8883122f766"  # the model's example of a statement id
 SESSION = "0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d"
@@ -315,56 +313,3 @@ def test_cancel_raises_other_errors(
 
 
 # ---------------------------------------------------------------- descriptions → stats
-
-
-def test_is_terminal() -> None:
-    # The model's StatementStatusString: SUBMITTED, PICKED, STARTED, FINISHED, ABORTED, FAILED.
-    statuses = ("SUBMITTED", "PICKED", "STARTED", "FINISHED", "ABORTED", "FAILED")
-    assert [s for s in statuses if is_terminal({"Status": s})] == ["FINISHED", "ABORTED", "FAILED"]
-    assert not is_terminal({})
-
-
-def test_statement_stats_per_sub_statement() -> None:
-    description = {
-        "Id": STATEMENT,
-        "Status": "FAILED",
-        "SubStatements": [
-            # Duration is in nanoseconds; ResultRows -1 means "null" (both per the model).
-            {"Id": f"{STATEMENT}:1", "Status": "FINISHED", "ResultRows": 10, "Duration": 1_500_000},
-            {"Id": f"{STATEMENT}:2", "Status": "FINISHED", "ResultRows": -1, "Duration": 0},
-            {"Id": f"{STATEMENT}:3", "Status": "FAILED", "Error": "ERROR: division by zero"},
-            {"Id": f"{STATEMENT}:4", "Status": "ABORTED", "Error": ""},
-        ],
-    }
-    assert statement_stats(description) == [
-        StatementStats(index=1, status="FINISHED", rows=10, duration_ms=1.5),
-        StatementStats(index=2, status="FINISHED", rows=None, duration_ms=None),
-        StatementStats(index=3, status="FAILED", error="ERROR: division by zero"),
-        StatementStats(index=4, status="ABORTED", error=None),
-    ]
-
-
-def test_statement_stats_index_comes_from_the_id_suffix() -> None:
-    subs = [{"Id": f"{STATEMENT}:3", "Status": "FINISHED"}, {"Id": f"{STATEMENT}:7", "Status": "STARTED"}]
-    assert [s.index for s in statement_stats({"SubStatements": subs})] == [3, 7]
-
-
-def test_statement_stats_of_a_single_statement() -> None:
-    description = {"Id": STATEMENT, "Status": "FINISHED", "ResultRows": 4, "Duration": 2_000_000_000}
-    assert statement_stats(description) == [
-        StatementStats(index=1, status="FINISHED", rows=4, duration_ms=2000.0)
-    ]
-
-
-def test_failing_statement_prefers_the_failed_one() -> None:
-    stats = [
-        StatementStats(index=1, status="FINISHED"),
-        StatementStats(index=2, status="ABORTED"),
-        StatementStats(index=3, status="FAILED", error="boom"),
-        StatementStats(index=4, status="FAILED", error="later"),
-    ]
-    failing = failing_statement(stats)
-    assert failing is not None and failing.index == 3
-    aborted = failing_statement([StatementStats(index=1, status="FINISHED"), *stats[1:2]])
-    assert aborted is not None and aborted.index == 2
-    assert failing_statement([StatementStats(index=1, status="FINISHED")]) is None

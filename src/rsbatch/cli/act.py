@@ -83,7 +83,8 @@ def reconcile(older_than: str, dry_run: bool, **target: Any) -> None:
     from rsbatch.operations import parse_duration
 
     as_json = target.pop("as_json")
-    actions = operator(**target).reconcile(parse_duration(older_than), dry_run)
+    age = parse_duration(older_than)  # bad input before anything is resolved or sent
+    actions = operator(**target).reconcile(age, dry_run)
     if as_json:
         output.emit_json([a.__dict__ for a in actions])
         return

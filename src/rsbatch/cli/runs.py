@@ -79,9 +79,8 @@ def runs(status: str | None, since: str | None, **target: Any) -> None:
     from rsbatch.operations import parse_duration
 
     as_json = target.pop("as_json")
-    records = operator(**target).runs(
-        RunStatus(status) if status else None, parse_duration(since) if since else None
-    )
+    window = parse_duration(since) if since else None  # bad input before the target is resolved
+    records = operator(**target).runs(RunStatus(status) if status else None, window)
     if as_json:
         output.emit_json([json.loads(r.model_dump_json(exclude={"summary"})) for r in records])
         return
