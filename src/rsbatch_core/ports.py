@@ -9,7 +9,7 @@ as the boto3-backed adapter (`RunRegistry`, `RedshiftData`, `SqlSource`,
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from rsbatch_core.callbacks import Delivery
@@ -17,6 +17,20 @@ from rsbatch_core.models import CallbackPayload, ResultRows, RunRecord, RunStatu
 from rsbatch_core.settings import RedshiftTarget, Settings
 from rsbatch_core.sqlfile import SqlBatch
 from rsbatch_core.verdict import CallbackDecision
+
+
+@dataclass(frozen=True)
+class Submission:
+    """One BatchExecuteStatement as the flow asks for it; the adapter turns it into arguments."""
+
+    batch: SqlBatch
+    target: RedshiftTarget
+    run: str  # the StatementName: the EventBridge rule and the listener find the run by it
+    token: str  # the ClientToken: a retried submit returns the same statement
+    parameters: list[dict[str, str]] = field(default_factory=list)
+    execution_mode: str = "TRANSACTION"
+    session_keep_alive: int | None = None  # open a session for the next batches of a chain
+    session_id: str | None = None  # run in the chain's session (which already knows its target)
 
 
 class RunStore(Protocol):
@@ -35,17 +49,7 @@ class RunStore(Protocol):
 class StatementApi(Protocol):
     """The Redshift Data API calls the function makes."""
 
-    def submit(
-        self,
-        batch: SqlBatch,
-        target: RedshiftTarget,
-        run: str,
-        token: str,
-        parameters: list[dict[str, str]] | None = None,
-        execution_mode: str = "TRANSACTION",
-        session_keep_alive: int | None = None,
-        session_id: str | None = None,
-    ) -> str: ...
+    def submit(self, submission: Submission) -> str: ...
     def describe(self, statement_id: str, wait_seconds: int = 0) -> dict[str, Any]: ...
     def wait_terminal(self, statement_id: str, seconds: int = 30) -> dict[str, Any]: ...
     def cancel(self, statement_id: str) -> bool: ...

@@ -10,8 +10,7 @@ import boto3
 from botocore.config import Config
 
 from rsbatch_core.models import ResultRows
-from rsbatch_core.settings import RedshiftTarget
-from rsbatch_core.sqlfile import SqlBatch
+from rsbatch_core.ports import Submission
 from rsbatch_core.verdict import is_terminal
 
 #: Long polls take up to 30 s; give the socket room beyond that.
@@ -24,37 +23,27 @@ class RedshiftData:
     def __init__(self, client: Any = None) -> None:
         self._client = client or boto3.client("redshift-data", config=_CLIENT_CONFIG)
 
-    def submit(
-        self,
-        batch: SqlBatch,
-        target: RedshiftTarget,
-        run: str,
-        token: str,
-        parameters: list[dict[str, str]] | None = None,
-        execution_mode: str = "TRANSACTION",
-        session_keep_alive: int | None = None,
-        session_id: str | None = None,
-    ) -> str:
+    def submit(self, submission: Submission) -> str:
         """BatchExecuteStatement (one transaction unless AUTO_COMMIT), with an event at the end.
 
-        With `session_id` the batch runs in that session (which already knows its target);
+        With a `session_id` the batch runs in that session (which already knows its target);
         with `session_keep_alive` it opens one for the next batches of a chain.
         """
         kwargs: dict[str, Any] = {}
-        if parameters:
-            kwargs["Parameters"] = parameters
-        if execution_mode != "TRANSACTION":
-            kwargs["ExecutionMode"] = execution_mode
-        if session_id:
-            kwargs["SessionId"] = session_id
+        if submission.parameters:
+            kwargs["Parameters"] = submission.parameters
+        if submission.execution_mode != "TRANSACTION":
+            kwargs["ExecutionMode"] = submission.execution_mode
+        if submission.session_id:
+            kwargs["SessionId"] = submission.session_id
         else:
-            kwargs.update(target.api_kwargs())
-            if session_keep_alive:
-                kwargs["SessionKeepAliveSeconds"] = session_keep_alive
+            kwargs.update(submission.target.api_kwargs())
+            if submission.session_keep_alive:
+                kwargs["SessionKeepAliveSeconds"] = submission.session_keep_alive
         response = self._client.batch_execute_statement(
-            Sqls=list(batch.statements),
-            StatementName=run,
-            ClientToken=token,
+            Sqls=list(submission.batch.statements),
+            StatementName=submission.run,
+            ClientToken=submission.token,
             WithEvent=True,
             **kwargs,
         )

@@ -29,7 +29,7 @@ from rsbatch_core.models import (
     RunSummary,
 )
 from rsbatch_core.observability import logger, record_finished, record_started
-from rsbatch_core.ports import Services
+from rsbatch_core.ports import Services, Submission
 from rsbatch_core.registry import RunConflictError
 from rsbatch_core.retry import transient_retry
 from rsbatch_core.runkey import client_token
@@ -102,16 +102,17 @@ def submit_batch(
             run_key=run, callback_id=callback_id, execution_arn=where.execution_arn, sql_file=batch.name
         )
     )
-    statement_id = services.redshift.submit(
-        batch,
-        where.target,
-        run,
-        client_token(run),
-        parameters,
-        request.execution_mode,
+    submission = Submission(
+        batch=batch,
+        target=where.target,
+        run=run,
+        token=client_token(run),
+        parameters=parameters,
+        execution_mode=request.execution_mode,
         session_keep_alive=request.session_keep_alive_seconds,
         session_id=where.session_id,
     )
+    statement_id = services.redshift.submit(submission)
     session_id = where.session_id
     if request.session_keep_alive_seconds and not session_id:
         session_id = services.redshift.describe(statement_id).get("SessionId")

@@ -14,9 +14,7 @@ import durable_fn.app
 import status_listener.app
 from rsbatch.local.faults import CrashAfterSubmit, Faults
 from rsbatch.local.stack import lambda_context
-from rsbatch_core.ports import Services
-from rsbatch_core.settings import RedshiftTarget
-from rsbatch_core.sqlfile import SqlBatch
+from rsbatch_core.ports import Services, Submission
 from tests.faults.conftest import Harness
 
 
@@ -41,20 +39,8 @@ def test_events_reordered_across_runs(harness: Harness) -> None:
 class SlowReturn(CrashAfterSubmit):
     """The function's Data API adapter, whose submit returns half a second after Redshift answered."""
 
-    def submit(
-        self,
-        batch: SqlBatch,
-        target: RedshiftTarget,
-        run: str,
-        token: str,
-        parameters: list[dict[str, str]] | None = None,
-        execution_mode: str = "TRANSACTION",
-        session_keep_alive: int | None = None,
-        session_id: str | None = None,
-    ) -> str:
-        statement_id = super().submit(
-            batch, target, run, token, parameters, execution_mode, session_keep_alive, session_id
-        )
+    def submit(self, submission: Submission) -> str:
+        statement_id = super().submit(submission)
         time.sleep(0.5)  # the statement ends and its event is delivered meanwhile
         return statement_id
 

@@ -12,9 +12,7 @@ import uuid
 from typing import Any
 
 from rsbatch_core.models import ResultRows
-from rsbatch_core.ports import StatementApi
-from rsbatch_core.settings import RedshiftTarget
-from rsbatch_core.sqlfile import SqlBatch
+from rsbatch_core.ports import StatementApi, Submission
 
 
 class FakeRedshift(StatementApi):
@@ -26,31 +24,21 @@ class FakeRedshift(StatementApi):
         self.cancelled: list[str] = []
         self.submit_error: Exception | None = None  # raised by every submit when set
 
-    def submit(
-        self,
-        batch: SqlBatch,
-        target: RedshiftTarget,
-        run: str,
-        token: str,
-        parameters: list[dict[str, str]] | None = None,
-        execution_mode: str = "TRANSACTION",
-        session_keep_alive: int | None = None,
-        session_id: str | None = None,
-    ) -> str:
+    def submit(self, submission: Submission) -> str:
         if self.submit_error is not None:
             raise self.submit_error
         with self._lock:
-            if token in self.by_token:
-                return self.by_token[token]
+            if submission.token in self.by_token:
+                return self.by_token[submission.token]
             self.submits += 1
             statement_id = str(uuid.uuid4())
-            self.by_token[token] = statement_id
+            self.by_token[submission.token] = statement_id
             self.descriptions[statement_id] = {
                 "Id": statement_id,
                 "Status": "STARTED",
                 "SubStatements": [
                     {"Id": f"{statement_id}:{i}", "Status": "SUBMITTED"}
-                    for i in range(1, len(batch.statements) + 1)
+                    for i in range(1, len(submission.batch.statements) + 1)
                 ],
             }
             return statement_id

@@ -21,10 +21,8 @@ from rsbatch_core.models import (
     RunStatus,
     RunSummary,
 )
-from rsbatch_core.ports import CallbackSink, StatementApi
+from rsbatch_core.ports import CallbackSink, StatementApi, Submission
 from rsbatch_core.registry import RunNotFoundError, RunRegistry
-from rsbatch_core.settings import RedshiftTarget
-from rsbatch_core.sqlfile import SqlBatch
 from rsbatch_core.verdict import CallbackDecision
 
 RUN = "rsbatch-0123456789abcdef01234567"
@@ -62,17 +60,7 @@ class FakeRedshift(StatementApi):
         self.described: list[str] = []
         self.cancelled: list[str] = []
 
-    def submit(
-        self,
-        batch: SqlBatch,
-        target: RedshiftTarget,
-        run: str,
-        token: str,
-        parameters: list[dict[str, str]] | None = None,
-        execution_mode: str = "TRANSACTION",
-        session_keep_alive: int | None = None,
-        session_id: str | None = None,
-    ) -> str:
+    def submit(self, submission: Submission) -> str:
         raise AssertionError("an operator action never submits")
 
     def describe(self, statement_id: str, wait_seconds: int = 0) -> dict[str, Any]:

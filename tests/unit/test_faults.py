@@ -9,7 +9,7 @@ import pytest
 
 from rsbatch.local.faults import HELP, Countdown, CrashAfterSubmit, Faults, FaultyListener
 from rsbatch_core.models import ResultRows
-from rsbatch_core.ports import StatementApi
+from rsbatch_core.ports import StatementApi, Submission
 from rsbatch_core.settings import RedshiftTarget
 from rsbatch_core.sqlfile import SqlBatch
 
@@ -24,25 +24,10 @@ class RecordingRedshift(StatementApi):
         self.calls: list[tuple[str, tuple[Any, ...]]] = []
         self.submitted = 0
 
-    def submit(
-        self,
-        batch: SqlBatch,
-        target: RedshiftTarget,
-        run: str,
-        token: str,
-        parameters: list[dict[str, str]] | None = None,
-        execution_mode: str = "TRANSACTION",
-        session_keep_alive: int | None = None,
-        session_id: str | None = None,
-    ) -> str:
+    def submit(self, submission: Submission) -> str:
         self.submitted += 1
-        self.calls.append(
-            (
-                "submit",
-                (batch, target, run, token, parameters, execution_mode, session_keep_alive, session_id),
-            )
-        )
-        return f"stmt-{token}"
+        self.calls.append(("submit", (submission,)))
+        return f"stmt-{submission.token}"
 
     def describe(self, statement_id: str, wait_seconds: int = 0) -> dict[str, Any]:
         self.calls.append(("describe", (statement_id, wait_seconds)))
@@ -219,31 +204,21 @@ def test_setting_new_faults_replaces_the_old_ones() -> None:
 # -- CrashAfterSubmit ----------------------------------------------------------------------------
 
 
-def submit(api: StatementApi, token: str = "tok-1") -> str:
-    return api.submit(
+def submission(token: str = "tok-1") -> Submission:
+    return Submission(
         BATCH, TARGET, "rsbatch-abc", token, [{"name": "day", "value": "1"}], "AUTO_COMMIT", 60, "s-9"
     )
+
+
+def submit(api: StatementApi, token: str = "tok-1") -> str:
+    return api.submit(submission(token))
 
 
 def test_without_crashes_submit_passes_through_unchanged() -> None:
     inner = RecordingRedshift()
     api = CrashAfterSubmit(inner)
     assert submit(api) == "stmt-tok-1"
-    assert inner.calls == [
-        (
-            "submit",
-            (
-                BATCH,
-                TARGET,
-                "rsbatch-abc",
-                "tok-1",
-                [{"name": "day", "value": "1"}],
-                "AUTO_COMMIT",
-                60,
-                "s-9",
-            ),
-        )
-    ]
+    assert inner.calls == [("submit", (submission(),))]
 
 
 def test_crash_happens_after_the_batch_was_really_submitted() -> None:

@@ -20,6 +20,7 @@ import pytest
 from botocore.exceptions import ClientError, ParamValidationError
 from botocore.stub import ANY, Stubber
 
+from rsbatch_core.ports import Submission
 from rsbatch_core.redshift import RedshiftData
 from rsbatch_core.settings import RedshiftTarget
 from rsbatch_core.sqlfile import SqlBatch
@@ -60,7 +61,7 @@ def _submitted(**arguments: Any) -> dict[str, Any]:
 
 
 def _submit(redshift: RedshiftData, target: RedshiftTarget = WORKGROUP, **options: Any) -> str:
-    return redshift.submit(BATCH, target, "rsbatch-q-1", "token-1", **options)
+    return redshift.submit(Submission(BATCH, target, "rsbatch-q-1", "token-1", **options))
 
 
 # ---------------------------------------------------------------- submit
@@ -134,7 +135,9 @@ def test_submit_requests_are_really_validated(client: Any) -> None:
     with Stubber(client) as stub:
         stub.add_response("batch_execute_statement", {"Id": STATEMENT})
         with pytest.raises(ParamValidationError, match="Sqls"):
-            RedshiftData(client).submit(SqlBatch("empty.sql", ()), WORKGROUP, "rsbatch-q-1", "token-1")
+            RedshiftData(client).submit(
+                Submission(SqlBatch("empty.sql", ()), WORKGROUP, "rsbatch-q-1", "token-1")
+            )
 
 
 # ---------------------------------------------------------------- result_rows

@@ -17,9 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # only types: the CLI imports this module for its help text, and must start fast
     from rsbatch_core.models import ResultRows
-    from rsbatch_core.ports import StatementApi
-    from rsbatch_core.settings import RedshiftTarget
-    from rsbatch_core.sqlfile import SqlBatch
+    from rsbatch_core.ports import StatementApi, Submission
 
 #: The one description of the spec, for every `--events` option and every parse error.
 HELP = (
@@ -146,20 +144,8 @@ class CrashAfterSubmit:
     def set(self, faults: Faults) -> None:
         self.crashes.reset(faults.crash_after_submit)
 
-    def submit(
-        self,
-        batch: SqlBatch,
-        target: RedshiftTarget,
-        run: str,
-        token: str,
-        parameters: list[dict[str, str]] | None = None,
-        execution_mode: str = "TRANSACTION",
-        session_keep_alive: int | None = None,
-        session_id: str | None = None,
-    ) -> str:
-        statement_id = self.inner.submit(
-            batch, target, run, token, parameters, execution_mode, session_keep_alive, session_id
-        )
+    def submit(self, submission: Submission) -> str:
+        statement_id = self.inner.submit(submission)
         if self.crashes.take():
             raise ConnectionError(f"injected crash after BatchExecuteStatement returned {statement_id}")
         return statement_id
