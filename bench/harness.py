@@ -221,6 +221,14 @@ def _result(event: dict[str, Any]) -> Any:
     return None
 
 
+def _kind(step: dict[str, Any]) -> str | None:
+    """The kind of one of our steps (submit, check, finish…), from the one naming helper."""
+    from rsbatch_core.runkey import StepName
+
+    parsed = StepName.parse(str(step.get("Name", "")))
+    return parsed.kind if parsed else None
+
+
 def _ts(event: dict[str, Any]) -> float:
     stamp = event["EventTimestamp"]
     return stamp.timestamp() if isinstance(stamp, datetime) else float(stamp)
@@ -262,14 +270,14 @@ def measure(
             stamps = [_ts(s) for s in checks]
             out.check_period_s = (stamps[-1] - stamps[0]) / (len(stamps) - 1)
     else:
-        submit = next((s for s in steps if str(s.get("Name", "")).startswith("submit")), None)
+        submit = next((s for s in steps if _kind(s) == "submit"), None)
         result = _result(submit) if submit else None
         out.statement_id = result.get("statement_id") if isinstance(result, dict) else None
-        checks = [s for s in steps if str(s.get("Name", "")).startswith("check")]
+        checks = [s for s in steps if _kind(s) == "check"]
         timed_out = [e for e in events if e["EventType"] == "CallbackTimedOut"]
         out.repeats = len(checks)
         out.repeat_bytes = sum(_event_bytes(e) for e in checks + timed_out)
-        finish = next((s for s in steps if str(s.get("Name", "")).startswith("finish")), None)
+        finish = next((s for s in steps if _kind(s) == "finish"), None)
         summary = _result(finish) if finish else None
         if isinstance(summary, dict):
             out.resumed_by = summary.get("resumed_by")
@@ -302,12 +310,13 @@ def _resume_latency_ms(design: model.Design, steps: list[dict[str, Any]], ended:
         if stamp < ended:
             continue
         name = str(step.get("Name", ""))
+        kind = _kind(step)
         result = _result(step)
         if design == "polling":
             if name == "check_query_status" and isinstance(result, dict) and result.get("completed"):
                 return round((stamp - ended) * 1000, 1)
-        elif name.startswith("finish") or (
-            name.startswith("check")
+        elif kind == "finish" or (
+            kind == "check"
             and isinstance(result, dict)
             and result.get("status") in ("FINISHED", "FAILED", "ABORTED")
         ):

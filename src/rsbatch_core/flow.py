@@ -25,6 +25,7 @@ The steps themselves are in `steps.py`; this module only orders them.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from aws_durable_execution_sdk_python import (
@@ -38,15 +39,15 @@ from aws_durable_execution_sdk_python.context import Callback
 
 from rsbatch_core.callbacks import parse_payload
 from rsbatch_core.errors import BatchFailedError
-from rsbatch_core.models import TERMINAL_STATES, DecidedBy, RunRequest, RunStatus, RunSummary
+from rsbatch_core.models import TERMINAL_STATES, Attempt, DecidedBy, RunRequest, RunStatus, RunSummary
 from rsbatch_core.observability import bind_run
 from rsbatch_core.parameters import check_parameters, for_batch
+from rsbatch_core.plan import RunPlan
 from rsbatch_core.ports import Services
 from rsbatch_core.runkey import batch_key, run_key, step_name
-from rsbatch_core.sqlfile import SqlBatch
+from rsbatch_core.sqlfile import SqlBatch, check_preamble
 from rsbatch_core.sqlsource import is_s3_uri
 from rsbatch_core.steps import (
-    STEP_CONFIG,
     BatchContext,
     Resumption,
     abandon_run,
@@ -65,18 +66,29 @@ def run_batch(event: Any, context: DurableContext, services: Services) -> dict[s
     """
     request = RunRequest.parse(event)
     target = services.settings.target  # validated before anything is submitted
+    plan = RunPlan.of(request, services.settings)
     execution_arn = context.execution_context.durable_execution_arn
     run = run_key(execution_arn)
     bind_run(run)
-    batches = _load_batches(request, context, services)
+    batches = _load_batches(request, context, services, plan)
     check_parameters(batches, request.parameter_values)
+    check_preamble(batches, plan.preamble)
 
     summaries: list[RunSummary] = []
     started_at: float | None = None
     session_id: str | None = None
     for index, batch in enumerate(batches, start=1):
-        where = BatchContext(batch_key(run, index), index, execution_arn, target, started_at, session_id)
-        summary, started_at, session_id = _run_one(context, services, request, batch, where)
+        keeps_session = request.session_keep_alive_seconds if index < len(batches) else None
+        where = BatchContext(
+            batch_key(run, index),
+            index,
+            execution_arn,
+            target,
+            started_at,
+            session_id,
+            round_cap=max(1, keeps_session // 2) if keeps_session else None,
+        )
+        summary, started_at, session_id = _run_one(context, services, plan, request, batch, where)
         summaries.append(summary)
         if summary.status is RunStatus.FAILED:
             message = summary.error.message if summary.error else "the batch failed"
@@ -88,14 +100,18 @@ def run_batch(event: Any, context: DurableContext, services: Services) -> dict[s
     return {"run": run, "status": RunStatus.SUCCEEDED.value, "batches": dumped}
 
 
-def _load_batches(request: RunRequest, context: DurableContext, services: Services) -> list[SqlBatch]:
+def _load_batches(
+    request: RunRequest, context: DurableContext, services: Services, plan: RunPlan
+) -> list[SqlBatch]:
     """Bundled files are read directly (they ship with the code); S3 objects inside a step."""
     batches = []
     for index, name in enumerate(request.files, start=1):
         if is_s3_uri(name):
             services.sql.check_s3_uri(name)  # refuse before creating any operation
             statements = context.step(
-                load_sql(services, name), name=step_name("load", index), config=STEP_CONFIG
+                load_sql(services, plan, name),
+                name=step_name("load", index),
+                config=plan.policy.step_config(),
             )
             batches.append(SqlBatch(name=name, statements=tuple(statements)))
         else:
@@ -106,42 +122,67 @@ def _load_batches(request: RunRequest, context: DurableContext, services: Servic
 def _run_one(
     context: DurableContext,
     services: Services,
+    plan: RunPlan,
     request: RunRequest,
     batch: SqlBatch,
     where: BatchContext,
 ) -> tuple[RunSummary, float, str | None]:
-    """One batch: callback, register + submit, wait in rounds, finish from Redshift's record.
+    """One batch, attempt after attempt while it loses conflicts (a durable wait between them).
 
     Returns the summary, when the run's deadline clock started, and the chain's session.
     """
+    attempts: list[Attempt] = []
+    while True:
+        finished, started_at, session_id = _attempt(context, services, plan, request, batch, where, attempts)
+        summary = RunSummary.model_validate(finished["summary"])
+        if not finished["rerun"]:
+            return summary, started_at, session_id
+        attempts = summary.attempts
+        context.wait(Duration.from_seconds(plan.backoff(where.attempt)), name=where.name("backoff"))
+        failed = summary.error.statement_index if summary.error else None
+        resume_at = (failed - 1) if request.execution_mode == "AUTO_COMMIT" and failed else 0
+        where = replace(where, attempt=where.attempt + 1, offset=resume_at, started_at=started_at)
+
+
+def _attempt(
+    context: DurableContext,
+    services: Services,
+    plan: RunPlan,
+    request: RunRequest,
+    batch: SqlBatch,
+    where: BatchContext,
+    earlier: list[Attempt],
+) -> tuple[dict[str, Any], float, str | None]:
+    """One submission: callback, register + submit, wait in rounds, finish from Redshift's record."""
     settings = services.settings
+    config = plan.policy.step_config()
     timeout = min(
-        request.callback_timeout_seconds or settings.callback_timeout_seconds, settings.deadline_seconds
+        request.callback_timeout_seconds or settings.callback_timeout_seconds,
+        settings.deadline_seconds,
+        where.round_cap or settings.deadline_seconds,
     )
-    callback = context.create_callback(step_name("wait", where.index, 1), _callback_config(timeout))
-    parameters = for_batch(batch, request.parameter_values)
+    callback = context.create_callback(where.name("wait", 1), _callback_config(timeout))
+    todo = batch if where.offset == 0 else SqlBatch(batch.name, batch.statements[where.offset :])
+    parameters = for_batch(todo, request.parameter_values)
     try:
-        submitted = context.step(
-            submit_batch(services, where, batch, callback.callback_id, request, parameters),
-            name=step_name("submit", where.index),
-            config=STEP_CONFIG,
-        )
+        submit = submit_batch(services, plan, where, todo, callback.callback_id, request, parameters)
+        submitted = context.step(submit, name=where.name("submit"), config=config)
         statement_id: str = submitted["statement_id"]
         started_at = where.started_at if where.started_at is not None else float(submitted["submitted_at"])
-        resumption = _wait_rounds(context, services, where, statement_id, callback, timeout, started_at)
-        finished = context.step(
-            finish_batch(services, where, batch, statement_id, resumption, request),
-            name=step_name("finish", where.index),
-            config=STEP_CONFIG,
-        )
-        return RunSummary.model_validate(finished), started_at, submitted.get("session_id")
+        rounds = Rounds(context, services, plan, where, statement_id, callback, timeout, started_at)
+        finishes = 0
+        while True:
+            resumption = rounds.wait()
+            finishes += 1
+            finish = finish_batch(services, plan, where, batch, statement_id, resumption, request, earlier)
+            name = where.name("finish", finishes if finishes > 1 else None)
+            finished = context.step(finish, name=name, config=config)
+            if finished["terminal"]:
+                return finished, started_at, submitted.get("session_id")
+            rounds.woken_too_early(float(finished["now"]))
     except StepError as exc:
         message = f"{exc.error_type}: {exc.message}" if exc.message else exc.error_type
-        context.step(
-            abandon_run(services, where.run, message),
-            name=step_name("abandon", where.index),
-            config=STEP_CONFIG,
-        )
+        context.step(abandon_run(services, where.run, message), name=where.name("abandon"), config=config)
         raise
 
 
@@ -149,48 +190,70 @@ def _callback_config(timeout_seconds: int) -> CallbackConfig:
     return CallbackConfig(timeout=Duration.from_seconds(max(1, timeout_seconds)))
 
 
-def _wait_rounds(
-    context: DurableContext,
-    services: Services,
-    where: BatchContext,
-    statement_id: str,
-    callback: Callback[Any],
-    timeout: int,
-    started_at: float,
-) -> Resumption:
-    """Suspend on callbacks until someone resumes us, a check sees an end, or the deadline."""
-    settings = services.settings
-    round_no = 1
-    last_check = started_at
-    while True:
-        try:
-            payload = parse_payload(callback.result())
-            return Resumption(decided_by=payload.decided_by, success=True, payload=payload)
-        except CallbackExternalError as exc:
-            payload = parse_payload(exc.data)
-            if payload.message is None:
-                payload.message = exc.message
-            return Resumption(decided_by=payload.decided_by, success=False, payload=payload)
-        except CallbackTimeoutError:
-            pass
+class Rounds:
+    """The rounds of waiting for one statement: a callback each, then a check when it times out."""
 
-        round_no += 1
-        # The round that just timed out lasted `timeout` after the last check (or the submit).
-        remaining = settings.deadline_seconds - (last_check - started_at + timeout)
+    def __init__(
+        self,
+        context: DurableContext,
+        services: Services,
+        plan: RunPlan,
+        where: BatchContext,
+        statement_id: str,
+        callback: Callback[Any],
+        timeout: int,
+        started_at: float,
+    ) -> None:
+        self._context, self._services, self._plan, self._where = context, services, plan, where
+        self._statement_id, self._callback, self._timeout = statement_id, callback, timeout
+        self._started_at = self._last_check = started_at
+        self._round = 1
+        self._ready: Resumption | None = None
+
+    def wait(self) -> Resumption:
+        """Until a callback comes (a wake-up or a person's verdict), a check sees an end, or the deadline."""
+        while self._ready is None:
+            try:
+                payload = parse_payload(self._callback.result())
+                return Resumption(decided_by=payload.decided_by, success=True, payload=payload)
+            except CallbackExternalError as exc:
+                payload = parse_payload(exc.data)
+                if payload.message is None:
+                    payload.message = exc.message
+                return Resumption(decided_by=payload.decided_by, success=False, payload=payload)
+            except CallbackTimeoutError:
+                # The round that timed out lasted `timeout` after the last check (or the submit).
+                self._new_round(self._last_check + self._timeout, double=True)
+        ready, self._ready = self._ready, None
+        return ready
+
+    def woken_too_early(self, now: float) -> None:
+        """Woken, but Redshift says the statement still runs: wait again, in a new round."""
+        self._new_round(now, double=False)
+
+    def _new_round(self, now: float, *, double: bool) -> None:
+        """A fresh callback (unless past the deadline), then one check of the statement."""
+        settings = self._services.settings
+        self._round += 1
+        remaining = settings.deadline_seconds - (now - self._started_at)
         new_callback_id: str | None = None
         if remaining >= 1:
-            timeout = int(min(timeout * 2, settings.max_callback_timeout_seconds, remaining))
-            callback = context.create_callback(
-                step_name("wait", where.index, round_no), _callback_config(timeout)
+            longer = self._timeout * 2 if double else self._timeout
+            cap = self._where.round_cap or settings.max_callback_timeout_seconds
+            self._timeout = int(min(longer, settings.max_callback_timeout_seconds, cap, remaining))
+            self._callback = self._context.create_callback(
+                self._where.name("wait", self._round), _callback_config(self._timeout)
             )
-            new_callback_id = callback.callback_id
-        checked = context.step(
-            check_statement(services, where.run, statement_id, new_callback_id),
-            name=step_name("check", where.index, round_no),
-            config=STEP_CONFIG,
+            new_callback_id = self._callback.callback_id
+        check = check_statement(
+            self._services, self._plan, self._where.run, self._statement_id, new_callback_id
+        )
+        checked = self._context.step(
+            check, name=self._where.name("check", self._round), config=self._plan.policy.step_config()
         )
         if checked["status"] in TERMINAL_STATES:
-            return Resumption(decided_by=DecidedBy.REDSHIFT_CHECK, success=None)
-        if new_callback_id is None:
-            return Resumption(decided_by=DecidedBy.REDSHIFT_CHECK, success=None, deadline_passed=True)
-        last_check = float(checked["now"])
+            self._ready = Resumption(decided_by=DecidedBy.REDSHIFT_CHECK, success=None)
+        elif new_callback_id is None:
+            self._ready = Resumption(decided_by=DecidedBy.REDSHIFT_CHECK, success=None, deadline_passed=True)
+        else:
+            self._last_check = float(checked["now"])

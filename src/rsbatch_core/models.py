@@ -33,7 +33,7 @@ class DecidedBy(StrEnum):
     REDSHIFT_EVENT = "redshift-event"  # the listener relays Redshift's status event
     REDSHIFT_CHECK = "redshift-check"  # the function read the statement itself (a round timed out)
     RECONCILE = "reconcile"  # `rsbatch reconcile` relays Redshift's record
-    PERSON = "person"  # `rsbatch succeed|fail`, or a raw callback from the AWS CLI
+    PERSON = "person"  # `rsbatch succeed|fail`: a verdict that wins over Redshift's record
 
     @property
     def resumed_by(self) -> ResumedBy:
@@ -52,6 +52,37 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+#: A WLM query group label for `SET query_group TO '…'`. Redshift takes any string and truncates
+#: it to 30 characters in STL_QUERY / SVL_QLOG (Database Developer Guide, "query_group"); we keep
+#: it to 30 safe characters so it can stand in the SQL text and reads the same in the logs.
+QUERY_GROUP_PATTERN = r"^[A-Za-z0-9_.-]{1,30}$"
+
+
+class RetryOptions(BaseModel):
+    """How a run retries (input `retry`); each unset field takes the deployment's default."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    #: Attempts of a batch that failed with a transient SQL conflict (1 = never rerun).
+    max_attempts: int | None = Field(default=None, ge=1, le=10)
+    #: Durable wait before the second attempt; it doubles for each further one.
+    backoff_seconds: int | None = Field(default=None, ge=1, le=3600)
+    #: Budget of waiting for transient API errors (throttling, 5xx) and for capacity (quotas).
+    transient_seconds: int | None = Field(default=None, ge=0, le=86_400)
+    capacity_seconds: int | None = Field(default=None, ge=0, le=86_400)
+    #: More error texts (regular expressions) that mean "conflict: run the batch again".
+    patterns: list[str] = Field(default_factory=list, max_length=20)
+    #: AUTO_COMMIT runs are rerun only when asked, and then only from the statement that failed.
+    auto_commit: bool = False
+
+    @field_validator("patterns")
+    @classmethod
+    def _short_patterns(cls, v: list[str]) -> list[str]:
+        if any(not p or len(p) > 200 for p in v):
+            raise ValueError("each pattern is 1-200 characters")
+        return v
+
+
 class RunRequest(BaseModel):
     """The durable function's input event."""
 
@@ -65,6 +96,10 @@ class RunRequest(BaseModel):
     #: Chains: keep one Redshift session along the batches, so temp tables carry over.
     session_keep_alive_seconds: int | None = Field(default=None, ge=1, le=86_400)
     callback_timeout_seconds: int | None = Field(default=None, ge=1, le=86_400)
+    retry: RetryOptions = Field(default_factory=RetryOptions)
+    #: Guards: Redshift's `SET statement_timeout` and WLM routing (`SET query_group`) for the batch.
+    statement_timeout_seconds: int | None = Field(default=None, ge=1, le=86_400)
+    query_group: str | None = Field(default=None, pattern=QUERY_GROUP_PATTERN)
 
     @model_validator(mode="after")
     def _one_source(self) -> RunRequest:
@@ -123,6 +158,17 @@ class ResultRows(BaseModel):
     truncated: bool
 
 
+class Attempt(BaseModel):
+    """One submission of a batch: a retried batch has several, each its own statement."""
+
+    number: int
+    statement_id: str
+    status: str  # Redshift's status of that statement
+    error: str | None = None
+    started_at: float | None = None  # epoch seconds
+    ended_at: float | None = None
+
+
 class RunSummary(BaseModel):
     """What one batch ended with: returned by the durable function, stored in the registry."""
 
@@ -140,17 +186,20 @@ class RunSummary(BaseModel):
     resume_latency_ms: float | None = None  # statement end → this finish step
     operator_result: str | None = None  # what `rsbatch succeed --result` recorded
     error: RunError | None = None
+    attempts: list[Attempt] = Field(default_factory=list)  # every submission, the last one last
 
 
 class CallbackPayload(BaseModel):
     """What the listener (or an operator) sends with SendDurableExecutionCallbackSuccess/Failure.
 
-    Anything without `decided_by` came from a person with the plain AWS CLI.
+    Only `decided_by: person` is a verdict. Anything else — the listener relaying an event,
+    reconcile, or a raw callback from the AWS CLI with no rsbatch payload — only wakes the run
+    up; then Redshift's own record of the statement decides.
     """
 
     model_config = ConfigDict(extra="ignore")
 
-    decided_by: DecidedBy = DecidedBy.PERSON
+    decided_by: DecidedBy | None = None
     state: str | None = None  # Redshift's state, when the sender relays it (listener, reconcile)
     statement_id: str | None = None
     message: str | None = None
@@ -161,7 +210,7 @@ class CallbackPayload(BaseModel):
     @property
     def resumed_by(self) -> ResumedBy:
         """Sent along for people reading the payload; derived, never read back."""
-        return self.decided_by.resumed_by
+        return self.decided_by.resumed_by if self.decided_by else ResumedBy.OPERATOR
 
 
 class RunRecord(BaseModel):

@@ -34,6 +34,13 @@ def check_parameters(batches: Iterable[SqlBatch], given: Mapping[str, str]) -> N
     bad = sorted(n for n in given if not NAME.match(n))
     if bad:
         raise BadInputError(f"bad parameter name(s): {', '.join(bad)} (letters, digits, _)")
+    # botocore's model: SqlParameter.value is a ParameterValue, a string of at least 1 character.
+    # botocore would refuse it client-side (ParamValidationError) after the run had started.
+    empty = sorted(n for n, v in given.items() if v == "")
+    if empty:
+        raise BadInputError(
+            f"parameter(s) {', '.join(empty)} have an empty value; the Data API needs at least one character"
+        )
     used: set[str] = set()
     for batch in batches:
         used |= placeholders(batch.statements)

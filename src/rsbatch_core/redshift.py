@@ -41,7 +41,7 @@ class RedshiftData:
             if submission.session_keep_alive:
                 kwargs["SessionKeepAliveSeconds"] = submission.session_keep_alive
         response = self._client.batch_execute_statement(
-            Sqls=list(submission.batch.statements),
+            Sqls=[*submission.preamble, *submission.batch.statements],
             StatementName=submission.run,
             ClientToken=submission.token,
             WithEvent=True,

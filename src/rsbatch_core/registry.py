@@ -70,6 +70,16 @@ class RunRegistry:
         """Point the run at a new callback (a new round of waiting) while it is still waiting."""
         self._update(run_key, {"callback_id": callback_id}, only_if=RunStatus.WAITING)
 
+    def next_attempt(self, run_key: str, callback_id: str) -> None:
+        """A new attempt of a still-WAITING run: its callback, and no statement until it is submitted.
+
+        With no statement the listener takes the new statement's event however early it comes;
+        the old attempt's events no longer match anything.
+        """
+        self._update(
+            run_key, {"callback_id": callback_id}, only_if=RunStatus.WAITING, remove=("statement_id",)
+        )
+
     def finish(self, summary: RunSummary) -> None:
         """Record the terminal state; replays write the same values again."""
         fields: dict[str, Any] = {
@@ -115,11 +125,19 @@ class RunRegistry:
                 return
             kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
-    def _update(self, run_key: str, fields: dict[str, Any], only_if: RunStatus | None = None) -> None:
+    def _update(
+        self,
+        run_key: str,
+        fields: dict[str, Any],
+        only_if: RunStatus | None = None,
+        remove: tuple[str, ...] = (),
+    ) -> None:
         fields = {**fields, "updated_at": _iso(utcnow())}
-        names = {f"#set{i}": k for i, k in enumerate(fields)}
+        names = {f"#set{i}": k for i, k in enumerate(fields)} | {f"#rm{i}": k for i, k in enumerate(remove)}
         values = {f":set{i}": v for i, v in enumerate(fields.values())}
         sets = ", ".join(f"#set{i} = :set{i}" for i in range(len(fields)))
+        if remove:
+            sets += " REMOVE " + ", ".join(f"#rm{i}" for i in range(len(remove)))
         condition = Attr("run_key").exists()
         if only_if is not None:
             condition = condition & Attr("status").eq(only_if.value)

@@ -69,7 +69,9 @@ def resume_from_event(event: Any, registry: RunRegistry, sender: CallbackSender)
     if record.status is not RunStatus.WAITING:
         logger.info("ignored: run already ended", extra={"status": record.status.value})
         return Outcome.STALE
-    if record.statement_id and record.statement_id != detail.statement_id:
+    # A batch's event may name the batch or one of its sub-statements (`<id>:N`); either wakes
+    # the run, which then reads the batch's own record. No statement yet: a new attempt's event.
+    if record.statement_id and record.statement_id != detail.statement_id.split(":")[0]:
         logger.warning("ignored: event for another statement of this run")
         return Outcome.STALE
     redshift = RedshiftRecord(statement_id=detail.statement_id, state=detail.state)

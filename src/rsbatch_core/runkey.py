@@ -17,12 +17,14 @@ def run_key(execution_arn: str) -> str:
     return RUN_PREFIX + hashlib.sha256(execution_arn.encode("utf-8")).hexdigest()[:24]
 
 
-def client_token(run: str) -> str:
+def client_token(run: str, attempt: int = 1) -> str:
     """A ClientToken (≤ 64 chars): a retried submit of the same batch returns the same statement.
 
-    Each batch of a chain has its own run key, hence its own token.
+    Each batch of a chain has its own run key, and each attempt of a batch its own token
+    (a rerun after a conflict must be a new statement, its step retries the same one).
     """
-    return hashlib.sha256(f"{run}/submit".encode()).hexdigest()
+    key = f"{run}/submit" if attempt == 1 else f"{run}/submit/{attempt}"
+    return hashlib.sha256(key.encode()).hexdigest()
 
 
 def is_ours(statement_name: str | None) -> bool:
@@ -39,14 +41,20 @@ def batch_key(run: str, index: int) -> str:
 
 @dataclass(frozen=True)
 class StepName:
-    """A durable operation's name, `kind[-bN][-round]`: `submit`, `wait-1`, `check-b2-3`, `finish-b2`."""
+    """A durable operation's name, `kind[-bN][-aK][-round]`: `submit`, `wait-1`, `check-b2-3`, `finish-a2`.
+
+    `bN` is batch N of a chain, `aK` attempt K of a batch rerun after a conflict; both are left
+    out when 1, so a healthy single run's names never change.
+    """
 
     kind: str
     batch: int = 1
     round: int | None = None
+    attempt: int = 1
 
     def __str__(self) -> str:
         name = self.kind if self.batch == 1 else f"{self.kind}-b{self.batch}"
+        name = name if self.attempt == 1 else f"{name}-a{self.attempt}"
         return name if self.round is None else f"{name}-{self.round}"
 
     @classmethod
@@ -55,14 +63,19 @@ class StepName:
         match = _STEP_NAME.fullmatch(name)
         if not match:
             return None
-        kind, batch, round_no = match.groups()
-        return cls(kind, int(batch) if batch else 1, int(round_no) if round_no else None)
+        kind, batch, attempt, round_no = match.groups()
+        return cls(
+            kind,
+            int(batch) if batch else 1,
+            int(round_no) if round_no else None,
+            int(attempt) if attempt else 1,
+        )
 
 
-def step_name(kind: str, batch: int = 1, round_no: int | None = None) -> str:
+def step_name(kind: str, batch: int = 1, round_no: int | None = None, attempt: int = 1) -> str:
     """The one spelling of every durable operation's name (replays must find the same names)."""
-    return str(StepName(kind, batch, round_no))
+    return str(StepName(kind, batch, round_no, attempt))
 
 
 #: Only what `StepName.__str__` makes: no `-b1`, no leading zeros.
-_STEP_NAME = re.compile(r"([a-z]+)(?:-b([2-9]|[1-9][0-9]+))?(?:-([1-9][0-9]*))?")
+_STEP_NAME = re.compile(r"([a-z]+)(?:-b([2-9]|[1-9][0-9]+))?(?:-a([2-9]|[1-9][0-9]+))?(?:-([1-9][0-9]*))?")

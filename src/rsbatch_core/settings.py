@@ -7,15 +7,17 @@ a boto3 call.
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Mapping
 from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, Field, ValidationError, model_validator
+from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
 
 from rsbatch_core.errors import SettingsError
+from rsbatch_core.models import QUERY_GROUP_PATTERN
 
 #: Every run key starts with this, and the EventBridge rule matches on it.
 RUN_PREFIX = "rsbatch-"
@@ -83,6 +85,29 @@ class Settings(BaseModel):
     #: SQL from S3 is allowed only under s3://sql_bucket/sql_prefix (matching the IAM policy).
     sql_bucket: str | None = None
     sql_prefix: str = ""
+    #: Retries (a run's `retry` input overrides each): attempts of a batch that lost a conflict,
+    #: the first backoff between attempts, and the budgets of waiting out transient / capacity errors.
+    batch_max_attempts: int = Field(default=3, ge=1, le=10)
+    batch_backoff_seconds: int = Field(default=30, ge=1, le=3600)
+    transient_retry_seconds: int = Field(default=15 * 60, ge=0, le=86_400)
+    capacity_retry_seconds: int = Field(default=60 * 60, ge=0, le=86_400)
+    #: More conflict texts (regular expressions), as a JSON list: `["lock timeout"]`.
+    retry_sql_patterns: list[str] = Field(default_factory=list, max_length=20)
+    #: Guards every run gets unless it sets its own.
+    statement_timeout_seconds: int | None = Field(default=None, ge=1, le=86_400)
+    query_group: str | None = Field(default=None, pattern=QUERY_GROUP_PATTERN)
+
+    @field_validator("retry_sql_patterns", mode="before")
+    @classmethod
+    def _json_list(cls, v: Any) -> Any:
+        if isinstance(v, str):
+            try:
+                return json.loads(v) if v.strip() else []
+            except ValueError:
+                raise ValueError(
+                    'must be a JSON list of regular expressions, like ["lock timeout"]'
+                ) from None
+        return v
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -137,6 +162,13 @@ _ENV_NAMES = {
     "max_result_rows": "RSBATCH_MAX_RESULT_ROWS",
     "sql_bucket": "RSBATCH_SQL_BUCKET",
     "sql_prefix": "RSBATCH_SQL_PREFIX",
+    "batch_max_attempts": "RSBATCH_BATCH_MAX_ATTEMPTS",
+    "batch_backoff_seconds": "RSBATCH_BATCH_BACKOFF_SECONDS",
+    "transient_retry_seconds": "RSBATCH_TRANSIENT_RETRY_SECONDS",
+    "capacity_retry_seconds": "RSBATCH_CAPACITY_RETRY_SECONDS",
+    "retry_sql_patterns": "RSBATCH_RETRY_SQL_PATTERNS",
+    "statement_timeout_seconds": "RSBATCH_STATEMENT_TIMEOUT_SECONDS",
+    "query_group": "RSBATCH_QUERY_GROUP",
 }
 
 

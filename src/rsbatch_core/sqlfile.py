@@ -91,3 +91,13 @@ def load_batch(name: str, root: Path) -> SqlBatch:
     except UnicodeDecodeError as exc:
         raise SqlFileError(f"{name}: not valid UTF-8 (byte {exc.start})") from None
     return parse_batch(name, text)
+
+
+def check_preamble(batches: list[SqlBatch], preamble: tuple[str, ...]) -> None:
+    """The SET statements rsbatch puts first (statement_timeout, query_group) count toward the limit."""
+    for batch in batches:
+        if preamble and len(batch.statements) + len(preamble) > MAX_STATEMENTS:
+            raise SqlFileError(
+                f"{batch.name}: {len(batch.statements)} statements and {len(preamble)} SET statement(s) for "
+                f"statement_timeout/query_group are more than the {MAX_STATEMENTS} a Redshift batch allows"
+            )

@@ -39,14 +39,27 @@ class RedshiftRecord:
         return self.state in TERMINAL_STATES
 
     @classmethod
-    def from_description(cls, description: dict[str, Any]) -> RedshiftRecord:
-        """From a DescribeStatement response (a batch's, or a single statement's)."""
+    def from_description(cls, description: dict[str, Any], shift: int = 0) -> RedshiftRecord:
+        """From a DescribeStatement response (a batch's, or a single statement's).
+
+        `shift` renumbers sub-statements as the user's file numbers them: the setup statements
+        rsbatch put first (`SET statement_timeout`…) get 0 or less, and a resumed AUTO_COMMIT
+        attempt that starts at statement k counts from k.
+        """
+        stats = statement_stats(description)
+        for stat in stats:
+            stat.index += shift
         return cls(
             statement_id=str(description.get("Id", "")),
             state=str(description.get("Status")),
-            statements=tuple(statement_stats(description)),
+            statements=tuple(stats),
             error=description.get("Error") or None,
         )
+
+    @property
+    def user_statements(self) -> list[StatementStats]:
+        """The statements of the user's file (not the setup rsbatch put before them)."""
+        return [s for s in self.statements if s.index >= 1]
 
 
 def is_terminal(description: dict[str, Any]) -> bool:
@@ -94,9 +107,12 @@ def redshift_verdict(record: RedshiftRecord) -> RunError | None:
     if not record.terminal:
         raise ValueError(f"{record.state!r} is not a terminal Redshift state")
     failed = failing_statement(record.statements)
+    if failed and failed.index < 1:  # one of the SET statements rsbatch runs first
+        message = f"setting up the batch failed: {failed.error or record.error or record.state.lower()}"
+        return RunError(type=STATEMENT_FAILED, message=message)
     index = failed.index if failed else None
-    message = (failed.error if failed else None) or record.error
-    if record.state == "ABORTED" or (failed and failed.status == "ABORTED" and not message):
+    error = (failed.error if failed else None) or record.error
+    if record.state == "ABORTED" or (failed and failed.status == "ABORTED" and not error):
         return RunError(
             type=STATEMENT_ABORTED if record.state == "ABORTED" else STATEMENT_FAILED,
             message="aborted",
@@ -104,7 +120,7 @@ def redshift_verdict(record: RedshiftRecord) -> RunError | None:
         )
     return RunError(
         type=STATEMENT_FAILED,
-        message=_failure_message(message or "the batch failed", index),
+        message=_failure_message(error or "the batch failed", index),
         statement_index=index,
     )
 

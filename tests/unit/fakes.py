@@ -43,11 +43,21 @@ class FakeRedshift(StatementApi):
             }
             return statement_id
 
+    def statements(self) -> list[str]:
+        """Every statement submitted, in order."""
+        return list(self.descriptions)
+
     def only_statement(self) -> str:
         (statement_id,) = self.descriptions
         return statement_id
 
-    def end(self, statement_id: str, status: str, failing_index: int | None = None) -> None:
+    def end(
+        self,
+        statement_id: str,
+        status: str,
+        failing_index: int | None = None,
+        error: str = "ERROR: division by zero",
+    ) -> None:
         """Put the statement in a terminal state, as Redshift would."""
         desc = self.descriptions[statement_id]
         desc["Status"] = status
@@ -60,8 +70,8 @@ class FakeRedshift(StatementApi):
                     Duration=1_500_000,
                 )
             elif index == failing_index:
-                sub.update(Status="FAILED", Error="ERROR: division by zero")
-                desc["Error"] = "ERROR: division by zero"
+                sub.update(Status="FAILED", Error=error)
+                desc["Error"] = error
             else:
                 sub.update(Status="ABORTED")
         if status == "ABORTED":

@@ -151,13 +151,40 @@ def test_operator_failure_cancels_a_running_statement(
 ) -> None:
     arn = start(runner, sql_file="query.sql")
     callback_id = runner.wait_for_callback(arn)
-    send_failure(runner, callback_id, "stop: wrong day", "Manual")
+    # What `rsbatch fail` sends: a person's verdict, which wins over Redshift's record.
+    verdict = CallbackPayload(decided_by=DecidedBy.PERSON, message="stop: wrong day", error_type="Manual")
+    send_failure(runner, callback_id, "stop: wrong day", "Manual", verdict)
     result = runner.wait_for_result(arn, timeout=30)
 
     assert result.status.value == "FAILED"
     assert result.error is not None and "stop: wrong day" in (result.error.message or "")
     assert fake.cancelled == [fake.only_statement()]
     assert registry.find(fake.only_statement()).resumed_by is ResumedBy.OPERATOR
+
+
+@pytest.mark.parametrize("success", [True, False])
+def test_a_raw_callback_only_wakes_the_run_redshift_decides(
+    runner: DurableFunctionTestRunner, fake: FakeRedshift, registry: RunRegistry, success: bool
+) -> None:
+    """`aws lambda send-durable-execution-callback-*` with no rsbatch payload, while the batch runs."""
+    arn = start(runner, sql_file="query.sql", callback_timeout_seconds=60)
+    first = runner.wait_for_callback(arn, name="wait-1")
+    if success:
+        runner.send_callback_success(first, b"{}")
+    else:
+        send_failure(runner, first, "stop it", "Manual")
+    second = runner.wait_for_callback(arn, name="wait-2")  # woken, still running: waiting again
+    statement_id = fake.only_statement()
+    assert fake.cancelled == [] and registry.find(statement_id).status is RunStatus.WAITING
+    fake.end(statement_id, "FINISHED")
+    relayed = decision(RedshiftRecord(statement_id, "FINISHED"), DecidedBy.REDSHIFT_EVENT)
+    deadline = time.monotonic() + 10
+    while registry.find(statement_id).callback_id != second and time.monotonic() < deadline:
+        time.sleep(0.05)  # the new round re-arms the registry with its callback
+    runner.send_callback_success(second, relayed.payload.model_dump_json().encode())
+    summary = json.loads(runner.wait_for_result(arn, timeout=30).result or "{}")
+    assert summary["status"] == "SUCCEEDED" and summary["resumed_by"] == "event"
+    assert fake.submits == 1
 
 
 def test_a_statement_that_never_ends_is_cancelled_at_the_deadline(
@@ -255,3 +282,77 @@ def test_a_step_that_fails_for_good_still_records_the_run_failed(
     record = registry.find(arn)
     assert record.status is RunStatus.FAILED
     assert "AccessDenied" in (record.error or "")
+
+
+#: Redshift's text for a lost serializable-isolation conflict (Database Developer Guide).
+CONFLICT = (
+    "ERROR: 1023 DETAIL: Serializable isolation violation on table - 156128, transactions forming the cycle"
+)
+
+
+def _fail_next_with_conflict(runner: DurableFunctionTestRunner, fake: FakeRedshift, arn: str, n: int) -> str:
+    """Wait for attempt `n`'s statement, end it FAILED with the conflict, and relay that event."""
+    name = "wait-1" if n == 1 else f"wait-a{n}-1"
+    callback_id = runner.wait_for_callback(arn, name=name)
+    statement_id = fake.statements()[n - 1]
+    fake.end(statement_id, "FAILED", failing_index=2, error=CONFLICT)
+    relayed = decision(RedshiftRecord(statement_id, "FAILED"), DecidedBy.REDSHIFT_EVENT)
+    send_failure(runner, callback_id, "failed", relayed.error_type, relayed.payload)
+    return statement_id
+
+
+def test_a_conflict_reruns_the_batch_as_a_new_attempt(
+    runner: DurableFunctionTestRunner, fake: FakeRedshift, registry: RunRegistry
+) -> None:
+    arn = start(runner, sql_file="query.sql", retry={"backoff_seconds": 1})
+    first = _fail_next_with_conflict(runner, fake, arn, 1)
+    second = _fail_next_with_conflict(runner, fake, arn, 2)
+    callback_id = runner.wait_for_callback(arn, name="wait-a3-1")
+    third = fake.statements()[2]
+    fake.end(third, "FINISHED")
+    relayed = decision(RedshiftRecord(third, "FINISHED"), DecidedBy.REDSHIFT_EVENT)
+    runner.send_callback_success(callback_id, relayed.payload.model_dump_json().encode())
+    summary = json.loads(runner.wait_for_result(arn, timeout=30).result or "{}")
+
+    assert summary["status"] == "SUCCEEDED" and summary["statement_id"] == third
+    assert [(a["number"], a["statement_id"], a["status"]) for a in summary["attempts"]] == [
+        (1, first, "FAILED"),
+        (2, second, "FAILED"),
+        (3, third, "FINISHED"),
+    ]
+    assert "Serializable isolation violation" in summary["attempts"][0]["error"]
+    assert fake.submits == 3 and len(fake.by_token) == 3  # a ClientToken per attempt
+    record = registry.find(third)
+    assert record.status is RunStatus.SUCCEEDED and record.statement_id == third
+
+
+def test_conflicts_past_the_attempts_fail_the_run_with_redshifts_text(
+    runner: DurableFunctionTestRunner, fake: FakeRedshift, registry: RunRegistry
+) -> None:
+    arn = start(runner, sql_file="query.sql", retry={"backoff_seconds": 1, "max_attempts": 2})
+    _fail_next_with_conflict(runner, fake, arn, 1)
+    last = _fail_next_with_conflict(runner, fake, arn, 2)
+    result = runner.wait_for_result(arn, timeout=30)
+
+    assert result.status.value == "FAILED"
+    assert result.error is not None and "Serializable isolation violation" in (result.error.message or "")
+    record = registry.find(last)
+    assert record.status is RunStatus.FAILED
+    assert len(json.loads(record.summary or "{}")["attempts"]) == 2
+
+
+def test_other_failures_are_not_rerun(runner: DurableFunctionTestRunner, fake: FakeRedshift) -> None:
+    arn = start(runner, sql_file="examples/fails_midway.sql")
+    callback_id = runner.wait_for_callback(arn)
+    fake.end(fake.only_statement(), "FAILED", failing_index=2)  # division by zero: permanent
+    relayed = decision(RedshiftRecord(fake.only_statement(), "FAILED"), DecidedBy.REDSHIFT_EVENT)
+    send_failure(runner, callback_id, "failed", relayed.error_type, relayed.payload)
+    assert runner.wait_for_result(arn, timeout=30).status.value == "FAILED"
+    assert fake.submits == 1
+
+
+def test_auto_commit_is_rerun_only_when_asked(runner: DurableFunctionTestRunner, fake: FakeRedshift) -> None:
+    arn = start(runner, sql_file="query.sql", execution_mode="AUTO_COMMIT", retry={"backoff_seconds": 1})
+    _fail_next_with_conflict(runner, fake, arn, 1)
+    assert runner.wait_for_result(arn, timeout=30).status.value == "FAILED"
+    assert fake.submits == 1
