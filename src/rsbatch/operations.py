@@ -32,9 +32,24 @@ class RunOptions:
     execution_mode: str = "TRANSACTION"
     max_rows: int | None = None
     session_keep_alive: int | None = None
+    retries: int | None = None  # attempts of a batch that lost a conflict (the input's retry.max_attempts)
+    retry_auto_commit: bool = False
+    statement_timeout: int | None = None
+    query_group: str | None = None
 
     def payload(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
+        retry: dict[str, Any] = {}
+        if self.retries is not None:
+            retry["max_attempts"] = self.retries
+        if self.retry_auto_commit:
+            retry["auto_commit"] = True
+        if retry:
+            out["retry"] = retry
+        if self.statement_timeout:
+            out["statement_timeout_seconds"] = self.statement_timeout
+        if self.query_group:
+            out["query_group"] = self.query_group
         if self.session_keep_alive:
             out["session_keep_alive_seconds"] = self.session_keep_alive
         if self.parameters:

@@ -53,6 +53,12 @@ def panels(sections: Sequence[tuple[str, Sequence[tuple[str, Any]]]]) -> str:
     return "\n".join(rows)
 
 
+def clip(text: str, width: int) -> str:
+    """One line of at most `width` characters (long Redshift errors stay readable in a table)."""
+    line = " ".join(text.split())
+    return line if len(line) <= width else line[: width - 1] + "…"
+
+
 def age(when: datetime) -> str:
     seconds = int((datetime.now(UTC) - when).total_seconds())
     for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):

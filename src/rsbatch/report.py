@@ -13,7 +13,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from rsbatch_core.models import ResultRows, RunError, RunRecord, RunStatus, RunSummary
+from rsbatch_core.models import Attempt, ResultRows, RunError, RunRecord, RunStatus, RunSummary
 
 #: Durable execution statuses after which nothing more happens (GetDurableExecution).
 TERMINAL_EXECUTION = frozenset({"SUCCEEDED", "FAILED", "TIMED_OUT", "STOPPED"})
@@ -51,6 +51,7 @@ class RunReport(BaseModel):
     invocations: int
     resume_latency_ms: float | None = None
     error: RunError | None = None
+    attempts: list[Attempt] = Field(default_factory=list)  # every submission of the (last) batch
     batches: list[RunSummary | PendingBatch] | None = None  # chains only
 
     @property
@@ -93,6 +94,7 @@ def build_report(
         report.committed_statements = summary.committed_statements
         report.result = summary.result
         report.resume_latency_ms = summary.resume_latency_ms
+        report.attempts = summary.attempts
     return report
 
 

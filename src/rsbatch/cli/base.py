@@ -7,15 +7,17 @@ from __future__ import annotations
 
 import functools
 import os
+import re
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import click
 
 from rsbatch.local.faults import HELP as FAULTS_HELP
 from rsbatch.local.faults import Faults
 from rsbatch_core.errors import BadInputError, RsbatchError
+from rsbatch_core.models import QUERY_GROUP_PATTERN
 from rsbatch_core.registry import RunNotFoundError
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -112,7 +114,45 @@ def parse_faults(spec: str) -> Faults:
 
 
 def batch_options(fn: F) -> F:
-    """Options of the batch itself, shared by `run` and `start`."""
+    """Options of the batch itself, shared by `run` and `start`: the command gets one `options`."""
+
+    @functools.wraps(fn)
+    def with_options(
+        *args: Any,
+        params: tuple[str, ...],
+        auto_commit: bool,
+        session_keep_alive: int | None,
+        max_rows: int | None,
+        retries: int | None,
+        retry_auto_commit: bool,
+        statement_timeout: int | None,
+        query_group: str | None,
+        **kwargs: Any,
+    ) -> Any:
+        from rsbatch.operations import RunOptions, parse_params
+
+        # This runs before the command's own error mapping: refuse with click's usage error.
+        if retry_auto_commit and not auto_commit:
+            raise BadInput("--retry-auto-commit goes with --auto-commit")
+        if query_group is not None and not re.fullmatch(QUERY_GROUP_PATTERN, query_group):
+            raise BadInput(f"--query-group {query_group!r}: use 1-30 letters, digits, _ . -")
+        try:
+            parameters = parse_params(params)
+        except BadInputError as exc:
+            raise BadInput(str(exc)) from None
+        options = RunOptions(
+            parameters=parameters,
+            execution_mode="AUTO_COMMIT" if auto_commit else "TRANSACTION",
+            max_rows=max_rows,
+            session_keep_alive=session_keep_alive,
+            retries=retries,
+            retry_auto_commit=retry_auto_commit,
+            statement_timeout=statement_timeout,
+            query_group=query_group,
+        )
+        return fn(*args, options=options, **kwargs)
+
+    wrapped: Any = with_options
     for option in reversed(
         [
             click.option(
@@ -143,23 +183,33 @@ def batch_options(fn: F) -> F:
                 type=click.IntRange(1, 86_400),
                 help="Seconds per round of waiting before checking the statement directly.",
             ),
+            click.option(
+                "--retries",
+                type=click.IntRange(1, 10),
+                metavar="N",
+                help="Attempts of a batch that loses a serializable-isolation conflict (deployment "
+                "default 3; 1 = never rerun).",
+            ),
+            click.option(
+                "--retry-auto-commit",
+                is_flag=True,
+                help="With --auto-commit: rerun from the statement that lost a conflict.",
+            ),
+            click.option(
+                "--statement-timeout",
+                type=click.IntRange(1, 86_400),
+                metavar="S",
+                help="Redshift's statement_timeout for the batch (SET statement_timeout).",
+            ),
+            click.option(
+                "--query-group",
+                metavar="NAME",
+                help="WLM query group for the batch (SET query_group): letters, digits, _ . - (≤ 30).",
+            ),
         ]
     ):
-        fn = option(fn)
-    return fn
-
-
-def run_options(
-    params: tuple[str, ...], auto_commit: bool, max_rows: int | None, session_keep_alive: int | None
-) -> Any:
-    from rsbatch.operations import RunOptions, parse_params
-
-    return RunOptions(
-        parameters=parse_params(params),
-        execution_mode="AUTO_COMMIT" if auto_commit else "TRANSACTION",
-        max_rows=max_rows,
-        session_keep_alive=session_keep_alive,
-    )
+        wrapped = option(wrapped)
+    return cast(F, wrapped)
 
 
 def check_sql(files: tuple[str, ...], parameters: dict[str, str], sql_root: Path) -> list[Any]:

@@ -18,11 +18,11 @@ from rsbatch.cli.base import (
     main,
     operator,
     parse_faults,
-    run_options,
 )
 from rsbatch_core.errors import BadInputError
 
 if TYPE_CHECKING:
+    from rsbatch.operations import RunOptions
     from rsbatch.report import RunReport
 
 
@@ -37,10 +37,7 @@ if TYPE_CHECKING:
 def run(
     sql_files: tuple[str, ...],
     local: bool,
-    params: tuple[str, ...],
-    auto_commit: bool,
-    session_keep_alive: int | None,
-    max_rows: int | None,
+    options: RunOptions,
     callback_timeout: int | None,
     events: str,
     timeout: int,
@@ -68,7 +65,6 @@ def run(
         raise BadInputError(
             "--events needs --local (a stack served by `rsbatch local up` takes its own --events)"
         )
-    options = run_options(params, auto_commit, max_rows, session_keep_alive)
     sql_root = default_sql_root()
     for batch in check_sql(sql_files, options.parameters, sql_root):  # before anything starts
         output.progress(f"{batch.name}: {len(batch.statements)} statements, {batch.size_bytes} bytes")
@@ -110,6 +106,11 @@ def _print_report(report: RunReport) -> None:
     if report.statements:
         rows = [(s.index, s.status, s.rows, s.duration_ms) for s in report.statements]
         click.echo(output.table(["#", "status", "rows", "ms"], rows))
+    if len(report.attempts) > 1:
+        tried = [
+            (a.number, a.statement_id, a.status, output.clip(a.error or "", 70)) for a in report.attempts
+        ]
+        click.echo(output.table(["attempt", "statement", "status", "error"], tried))
     for batch in report.batches or []:
         click.echo(f"batch        {batch.sql_file}: {output.status(batch.status.value)}")
     result = report.result

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import os
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -17,10 +17,13 @@ from rsbatch.cli.base import (
     errors_handled,
     main,
     operator,
-    run_options,
     target_options,
 )
-from rsbatch_core.models import RunStatus
+from rsbatch_core.models import RunStatus, RunSummary
+
+if TYPE_CHECKING:
+    from rsbatch.operations import RunOptions
+
 
 # -- start / runs / show --------------------------------------------------
 
@@ -34,10 +37,7 @@ from rsbatch_core.models import RunStatus
 def start(
     sql_files: tuple[str, ...],
     name: str | None,
-    params: tuple[str, ...],
-    auto_commit: bool,
-    session_keep_alive: int | None,
-    max_rows: int | None,
+    options: RunOptions,
     callback_timeout: int | None,
     **target: Any,
 ) -> None:
@@ -50,7 +50,6 @@ def start(
     as_json = target.pop("as_json")
     if name is not None and not (1 <= len(name) <= 64):
         raise BadInput("--name must be 1-64 characters")
-    options = run_options(params, auto_commit, max_rows, session_keep_alive)
     if target["local"] or os.environ.get("AWS_ENDPOINT_URL_LAMBDA"):
         check_sql(sql_files, options.parameters, default_sql_root())  # the same files the stack serves
     started = operator(**target).start(list(sql_files), name, callback_timeout, options)
@@ -123,8 +122,11 @@ def show(run: str, **target: Any) -> None:
         ("sql file", record.sql_file),
         ("resumed by", record.resumed_by or "-"),
         ("created", record.created_at.isoformat(timespec="seconds")),
-        ("error", record.error or "-"),
+        ("error", output.clip(record.error, 200) if record.error else "-"),
     ]
+    attempts = RunSummary.model_validate_json(record.summary).attempts if record.summary else []
+    if len(attempts) > 1:
+        left += [(f"  attempt {a.number}", f"{a.status} {a.statement_id}") for a in attempts]
     middle = [
         ("statement", statement.get("Id", "-")),
         ("status", output.status(str(statement.get("Status", "-")))),
