@@ -77,7 +77,8 @@ class Settings(BaseModel):
     #: Give up (cancel, fail) once a statement has run this long; Redshift's own limit is 24 h.
     max_wait_seconds: int = Field(default=24 * 3600 + 600, ge=1)
     #: The durable execution's own timeout (DurableConfig); we must give up before it hits.
-    execution_timeout_seconds: int | None = Field(default=None, ge=1)
+    #: (DurableConfig.ExecutionTimeout: 1 s to 366 days, AWS::Serverless::Function's SAM spec.)
+    execution_timeout_seconds: int | None = Field(default=None, ge=1, le=31_622_400)
     #: How long run items stay in the registry (DynamoDB TTL).
     retention_days: int = Field(default=30, ge=1, le=3650)
     #: Rows of a final SELECT kept in the summary.
@@ -97,6 +98,11 @@ class Settings(BaseModel):
     statement_timeout_seconds: int | None = Field(default=None, ge=1, le=86_400)
     query_group: str | None = Field(default=None, pattern=QUERY_GROUP_PATTERN)
 
+    @field_validator("statement_timeout_seconds", mode="before")
+    @classmethod
+    def _zero_is_none(cls, v: Any) -> Any:
+        return None if v in (0, "0") else v
+
     @field_validator("retry_sql_patterns", mode="before")
     @classmethod
     def _json_list(cls, v: Any) -> Any:
@@ -114,7 +120,7 @@ class Settings(BaseModel):
         """Read `RSBATCH_*` variables; raise SettingsError naming every problem."""
         env = os.environ if env is None else env
         raw: dict[str, Any] = {"table": env.get("RSBATCH_TABLE", "")}
-        for field, var in _ENV_NAMES.items():
+        for field, var in ENV_NAMES.items():
             if field != "table" and env.get(var):
                 raw[field] = env[var]
         try:
@@ -151,7 +157,7 @@ def target_from_env(env: Mapping[str, str]) -> RedshiftTarget:
 
 
 #: The one list of Settings fields and the variables they come from.
-_ENV_NAMES = {
+ENV_NAMES = {
     "table": "RSBATCH_TABLE",
     "sql_root": "RSBATCH_SQL_ROOT",
     "callback_timeout_seconds": "RSBATCH_CALLBACK_TIMEOUT_SECONDS",
@@ -177,6 +183,6 @@ def _describe(what: str, exc: ValidationError) -> str:
     problems = []
     for err in exc.errors():
         field = str(err["loc"][0]) if err["loc"] else ""
-        name = _ENV_NAMES.get(field, field)
+        name = ENV_NAMES.get(field, field)
         problems.append(f"{name}: {err['msg']}" if name else err["msg"])
     return f"invalid {what}: " + "; ".join(problems)

@@ -85,6 +85,13 @@ def test_parameters_match_the_contract() -> None:
         "ScheduleSqlFile": "query.sql",
         "SqlBucket": "",
         "SqlPrefix": "",
+        "BatchMaxAttempts": "3",
+        "BatchBackoffSeconds": "30",
+        "TransientRetrySeconds": "900",
+        "CapacityRetrySeconds": "3600",
+        "RetrySqlPatterns": "[]",
+        "StatementTimeoutSeconds": "0",
+        "QueryGroup": "",
         "Architecture": "x86_64",
     }
     assert parameters["ExecutionTimeoutSeconds"]["MaxValue"] == 31622400
@@ -146,6 +153,13 @@ def test_durable_function_contract() -> None:
         "RSBATCH_EXECUTION_TIMEOUT_SECONDS": "90000",
         "RSBATCH_SQL_BUCKET": "",
         "RSBATCH_SQL_PREFIX": "",
+        "RSBATCH_BATCH_MAX_ATTEMPTS": "3",
+        "RSBATCH_BATCH_BACKOFF_SECONDS": "30",
+        "RSBATCH_TRANSIENT_RETRY_SECONDS": "900",
+        "RSBATCH_CAPACITY_RETRY_SECONDS": "3600",
+        "RSBATCH_RETRY_SQL_PATTERNS": "[]",
+        "RSBATCH_STATEMENT_TIMEOUT_SECONDS": "0",
+        "RSBATCH_QUERY_GROUP": "",
         "POWERTOOLS_SERVICE_NAME": "rsbatch-durable",
         "POWERTOOLS_METRICS_NAMESPACE": "rsbatch",
         "POWERTOOLS_LOG_LEVEL": "INFO",
@@ -313,3 +327,27 @@ def test_outputs() -> None:
         "DeadLetterQueueUrl": {"Ref": "DeadLetterQueue"},
         "DeadLetterQueueArn": {"Fn::GetAtt": ["DeadLetterQueue", "Arn"]},
     }
+
+
+def test_every_settings_parameter_has_the_bounds_the_function_accepts() -> None:
+    """A parameter the template allows but the settings refuse would fail every invocation."""
+    from rsbatch_core.errors import SettingsError
+    from rsbatch_core.settings import ENV_NAMES, Settings
+
+    template = raw_template()
+    parameters = template["Parameters"]
+    env = template["Resources"]["DurableFunction"]["Properties"]["Environment"]["Variables"]
+    refs = {var: value["Ref"] for var, value in env.items() if isinstance(value, dict) and "Ref" in value}
+    checked = 0
+    for var in set(ENV_NAMES.values()) & refs.keys():
+        spec = parameters.get(refs[var])
+        if not spec or spec["Type"] != "Number":
+            continue
+        base = {"RSBATCH_TABLE": "runs"}
+        for value in (spec["Default"], spec["MinValue"], spec["MaxValue"]):
+            Settings.from_env({**base, var: str(value)})  # accepted
+        for value in (spec["MinValue"] - 1, spec["MaxValue"] + 1):
+            with pytest.raises(SettingsError, match=var):
+                Settings.from_env({**base, var: str(value)})
+        checked += 1
+    assert checked >= 7  # the timeouts, retention and every retry budget
