@@ -48,7 +48,7 @@ from rsbatch_core.verdict import (
 
 #: A wake-up whose statement is not terminal yet (a lagging describe, a sub-statement's event)
 #: is given this long, in long polls, before the run goes back to waiting.
-WAKE_UP_GRACE_SECONDS = 10
+WAKE_UP_GRACE_SECONDS = 5
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ import pytest
 from rsbatch.local.faults import Faults
 from rsbatch.local.stack import LocalStack, StackOptions
 from rsbatch.local_run import follow, operator_for
-from rsbatch.operations import Operator, Started
+from rsbatch.operations import Operator, RunOptions, Started
 from rsbatch_core.models import RunStatus
 
 MART = "SELECT customer_id, total_orders, total_amount, last_order_date FROM public.mart_customer_summary"
@@ -31,8 +31,13 @@ class Harness:
     def faults(self, faults: Faults) -> None:
         self.stack.set_faults(faults)
 
-    def start(self, sql_file: str, callback_timeout: int | None = None) -> Started:
-        return self.operator.start(sql_file, None, callback_timeout)
+    def start(
+        self,
+        sql_file: str | list[str],
+        callback_timeout: int | None = None,
+        options: RunOptions | None = None,
+    ) -> Started:
+        return self.operator.start(sql_file, None, callback_timeout, options)
 
     def follow(self, started: Started, timeout: float = 60) -> dict[str, Any]:
         return follow(self.operator, started, timeout=timeout, quiet=True).to_json()
@@ -59,15 +64,17 @@ class Harness:
         status: str,
         mart: list[tuple[Any, ...]] | None = None,
         resumed_by: str | None = None,
+        statements: int = 1,
     ) -> None:
-        """The four checks: final status, mart data, exactly one batch, nothing left WAITING."""
+        """The four checks: final status, mart data, one batch per attempt, nothing left WAITING."""
         assert report["status"] == status, report
         if resumed_by:
             assert report["resumed_by"] == resumed_by, report
         expected_mart = self.rows(EXPECTED_MART) if mart is None else mart
         assert self.mart() == expected_mart
         assert self.stack.redshift is not None
-        assert self.stack.redshift.statements_named(report["run"]) == 1
+        assert self.stack.redshift.statements_named(report["run"]) == statements
+        assert len(report["attempts"]) == statements
         self.nothing_waiting()
 
     def nothing_waiting(self) -> None:

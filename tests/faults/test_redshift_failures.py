@@ -1,0 +1,67 @@
+"""What a production Redshift does that a well-behaved warehouse does not, and the run still ends right.
+
+Each scenario ends with the four checks (status, mart, one batch per attempt, nothing WAITING).
+"""
+
+from __future__ import annotations
+
+import time
+
+import boto3
+
+from rsbatch.local.faults import Faults
+from rsbatch.operations import RunOptions
+from tests.faults.conftest import Harness
+
+
+def _statement_of(harness: Harness, run: str, timeout: float = 10) -> str:
+    deadline = time.monotonic() + timeout
+    while not (record := harness.operator.registry.get(run)) or not record.statement_id:
+        assert time.monotonic() < deadline, "the run never submitted its batch"
+        time.sleep(0.05)
+    return record.statement_id
+
+
+def test_a_raw_success_callback_while_the_statement_runs_only_wakes_the_run(harness: Harness) -> None:
+    """`aws lambda send-durable-execution-callback-success` as the README shows it, mid-run."""
+    before = harness.mart()
+    started = harness.start("examples/sleep_ten.sql")  # outlasts the wake-up's grace of a few seconds
+    _statement_of(harness, started.run)
+    record = harness.operator.registry.get(started.run)
+    assert record is not None
+    lambda_ = boto3.client("lambda", endpoint_url=harness.stack.env()["AWS_ENDPOINT_URL_LAMBDA"])
+    lambda_.send_durable_execution_callback_success(CallbackId=record.callback_id, Result=b"{}")
+    report = harness.follow(started)
+    harness.check(report, "SUCCEEDED", mart=before, resumed_by="event")  # Redshift's event ended it
+    assert report["statements"][0]["status"] == "FINISHED"
+    history = harness.operator.history(started.execution_arn)
+    names = {e.get("Name") for e in history}
+    assert {"finish", "wait-2", "check-2", "finish-2"} <= names  # woken, still running, waited again
+
+
+def test_a_chain_sharing_a_session_survives_every_event_lost(harness: Harness) -> None:
+    """Rounds are kept inside the session's keep-alive, so a lost event never outlives the session."""
+    harness.faults(Faults(drop=1.0))
+    # Rounds of 20 s would outlive the 4-s session: the first batch's are capped at 2 s. The last
+    # batch keeps no session, so it waits its full round before its check finds it finished.
+    started = harness.start(
+        ["examples/temp_stage.sql", "examples/temp_report.sql"],
+        callback_timeout=20,
+        options=RunOptions(session_keep_alive=4),
+    )
+    report = harness.follow(started, timeout=90)
+    assert report["status"] == "SUCCEEDED", report
+    assert [b["status"] for b in report["batches"]] == ["SUCCEEDED", "SUCCEEDED"]
+    assert {b["resumed_by"] for b in report["batches"]} == {"poll"}
+    harness.nothing_waiting()
+
+
+def test_statement_timeout_fails_the_run_naming_the_timeout(harness: Harness) -> None:
+    before = harness.mart()
+    began = time.monotonic()
+    report = harness.follow(harness.start("examples/sleep_ten.sql", options=RunOptions(statement_timeout=2)))
+    harness.check(report, "FAILED", mart=before, resumed_by="event")
+    assert time.monotonic() - began < 9  # stopped by the timeout, not by the end of pg_sleep(10)
+    assert "statement timeout" in report["error"]["message"]
+    assert "statement_timeout is 2 s" in report["error"]["message"]
+    assert report["error"]["statement_index"] == 1  # the user's statement, not rsbatch's SET
