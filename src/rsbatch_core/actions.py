@@ -23,7 +23,7 @@ from rsbatch_core.errors import BadInputError, RsbatchError
 from rsbatch_core.models import DecidedBy, RunStatus
 from rsbatch_core.ports import CallbackSink, RunStore, StatementApi
 from rsbatch_core.registry import RunNotFoundError
-from rsbatch_core.verdict import RedshiftRecord, decision
+from rsbatch_core.verdict import RedshiftRecord, bounded, decision
 
 
 class ActionRequest(BaseModel):
@@ -75,9 +75,24 @@ def perform(
         if not redshift.cancel(record.statement_id):
             raise RsbatchError(f"statement {record.statement_id} is not running (already ended?)")
         return {"run": record.run_key, "statement_id": record.statement_id, "cancelled": True}
-    description = redshift.describe(record.statement_id)
+    description = dict(redshift.describe(record.statement_id))
     description.pop("ResponseMetadata", None)
-    return {"run": record.run_key, "statement": json.loads(json.dumps(description, default=str))}
+    return {"run": record.run_key, "statement": json.loads(json.dumps(_bounded(description), default=str))}
+
+
+def _bounded(description: dict[str, Any]) -> dict[str, Any]:
+    """Texts cut to size: the action's result is a checkpoint (256 KB) and an Invoke payload (6 MB)."""
+    out: dict[str, Any] = {
+        k: bounded(v) if k in ("Error", "QueryString") else v for k, v in description.items()
+    }
+    subs = out.get("SubStatements")
+    if isinstance(subs, list):
+        out["SubStatements"] = [_bounded(dict(sub)) for sub in subs[:MAX_SUB_STATEMENTS]]
+    return out
+
+
+#: A batch has at most 40 statements (botocore's model: SqlList max 40) plus rsbatch's SETs.
+MAX_SUB_STATEMENTS = 50
 
 
 def reconcile(

@@ -53,13 +53,30 @@ class RedshiftRecord:
             statement_id=str(description.get("Id", "")),
             state=str(description.get("Status")),
             statements=tuple(stats),
-            error=description.get("Error") or None,
+            error=bounded(description.get("Error")),
         )
 
     @property
     def user_statements(self) -> list[StatementStats]:
         """The statements of the user's file (not the setup rsbatch put before them)."""
         return [s for s in self.statements if s.index >= 1]
+
+
+#: Longest error text kept anywhere (summary, registry item, checkpoint). Redshift can return a
+#: megabyte of error (`SELECT repeat('a', 1000000)::int`), while a DynamoDB item holds 400 KB and a
+#: durable checkpoint 256 KB (AWS's DynamoDB and Lambda durable functions quotas).
+MAX_ERROR_CHARS = 2000
+
+
+def bounded(text: Any, limit: int = MAX_ERROR_CHARS) -> str | None:
+    """An error text cut to `limit` characters, saying how long it was; None for none."""
+    if not text:
+        return None
+    whole = str(text)
+    if len(whole) <= limit:
+        return whole
+    note = f"… ({len(whole):,} characters in all)"
+    return whole[: limit - len(note)] + note
 
 
 def is_terminal(description: dict[str, Any]) -> bool:
@@ -81,7 +98,7 @@ def statement_stats(description: dict[str, Any]) -> list[StatementStats]:
                 status=str(sub.get("Status", "UNKNOWN")),
                 rows=int(rows) if rows is not None and rows >= 0 else None,
                 duration_ms=round(duration / 1e6, 3) if duration and duration > 0 else None,
-                error=sub.get("Error") or None,
+                error=bounded(sub.get("Error")),
             )
         )
     return stats

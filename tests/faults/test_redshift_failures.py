@@ -65,3 +65,14 @@ def test_statement_timeout_fails_the_run_naming_the_timeout(harness: Harness) ->
     assert "statement timeout" in report["error"]["message"]
     assert "statement_timeout is 2 s" in report["error"]["message"]
     assert report["error"]["statement_index"] == 1  # the user's statement, not rsbatch's SET
+
+
+def test_a_megabyte_of_error_fails_the_run_with_its_own_shortened_error(harness: Harness) -> None:
+    before = harness.mart()
+    report = harness.run("examples/huge_error.sql")
+    harness.check(report, "FAILED", mart=before, resumed_by="event")
+    message = report["error"]["message"]
+    assert "invalid input syntax for type integer" in message and "characters in all" in message
+    assert len(message) < 2100  # not the DynamoDB item-size error, and small enough for a checkpoint
+    shown = harness.operator.show(report["run"])  # the runbook's first step answers
+    assert shown.statement is not None and len(shown.statement.get("Error", "")) <= 2000

@@ -461,3 +461,16 @@ def test_failing_statement_prefers_the_failed_one() -> None:
     aborted = failing_statement([StatementStats(index=1, status="FINISHED"), *stats[1:2]])
     assert aborted is not None and aborted.index == 2
     assert failing_statement([StatementStats(index=1, status="FINISHED")]) is None
+
+
+def test_error_texts_are_bounded_and_say_how_long_they_were() -> None:
+    from rsbatch_core.verdict import MAX_ERROR_CHARS, bounded
+
+    huge = "ERROR: invalid input syntax for type integer: \"" + "a" * 1_000_000 + '"'
+    cut = bounded(huge)
+    assert cut is not None and len(cut) == MAX_ERROR_CHARS
+    assert cut.startswith("ERROR: invalid input syntax") and cut.endswith("characters in all)")
+    assert bounded("short") == "short" and bounded(None) is None and bounded("") is None
+    record = RedshiftRecord.from_description(batch("FAILED", [sub(1, "FAILED", error=huge)], error=huge))
+    error = redshift_verdict(record)
+    assert error is not None and len(error.message) <= MAX_ERROR_CHARS + 30
