@@ -466,7 +466,7 @@ def test_failing_statement_prefers_the_failed_one() -> None:
 def test_error_texts_are_bounded_and_say_how_long_they_were() -> None:
     from rsbatch_core.verdict import MAX_ERROR_CHARS, bounded
 
-    huge = "ERROR: invalid input syntax for type integer: \"" + "a" * 1_000_000 + '"'
+    huge = 'ERROR: invalid input syntax for type integer: "' + "a" * 1_000_000 + '"'
     cut = bounded(huge)
     assert cut is not None and len(cut) == MAX_ERROR_CHARS
     assert cut.startswith("ERROR: invalid input syntax") and cut.endswith("characters in all)")
