@@ -38,8 +38,16 @@ from aws_durable_execution_sdk_python.config import CallbackConfig, Duration
 from aws_durable_execution_sdk_python.context import Callback
 
 from rsbatch_core.callbacks import parse_payload
-from rsbatch_core.errors import BatchFailedError
-from rsbatch_core.models import TERMINAL_STATES, Attempt, DecidedBy, RunRequest, RunStatus, RunSummary
+from rsbatch_core.errors import BadInputError, BatchFailedError
+from rsbatch_core.models import (
+    TERMINAL_STATES,
+    Attempt,
+    DecidedBy,
+    RunRecord,
+    RunRequest,
+    RunStatus,
+    RunSummary,
+)
 from rsbatch_core.observability import bind_run
 from rsbatch_core.parameters import check_parameters, for_batch
 from rsbatch_core.plan import RunPlan
@@ -54,8 +62,10 @@ from rsbatch_core.steps import (
     check_statement,
     finish_batch,
     load_sql,
+    refuse_run,
     submit_batch,
 )
+from rsbatch_core.verdict import bounded
 
 
 def run_batch(event: Any, context: DurableContext, services: Services) -> dict[str, Any]:
@@ -64,15 +74,26 @@ def run_batch(event: Any, context: DurableContext, services: Services) -> dict[s
     Raises BatchFailedError (failing the execution) when a batch fails.
     Returns the batch's summary, or for a chain `{"run", "status", "batches": [...]}`.
     """
-    request = RunRequest.parse(event)
-    target = services.settings.target  # validated before anything is submitted
-    plan = RunPlan.of(request, services.settings)
     execution_arn = context.execution_context.durable_execution_arn
     run = run_key(execution_arn)
     bind_run(run)
-    batches = _load_batches(request, context, services, plan)
-    check_parameters(batches, request.parameter_values)
-    check_preamble(batches, plan.preamble)
+    try:  # everything is checked before anything is submitted
+        request = RunRequest.parse(event)
+        target = services.settings.target
+        plan = RunPlan.of(request, services.settings)
+        batches = _load_batches(request, context, services, plan)
+        check_parameters(batches, request.parameter_values)
+        check_preamble(batches, plan.preamble)
+    except BadInputError as exc:
+        refused = RunRecord(
+            run_key=run,
+            callback_id="",
+            execution_arn=execution_arn,
+            sql_file=_named(event),
+            error=bounded(str(exc)),
+        )
+        context.step(refuse_run(services, refused), name="refuse")
+        raise
 
     summaries: list[RunSummary] = []
     started_at: float | None = None
@@ -98,6 +119,13 @@ def run_batch(event: Any, context: DurableContext, services: Services) -> dict[s
     if len(batches) == 1:
         return dumped[0]
     return {"run": run, "status": RunStatus.SUCCEEDED.value, "batches": dumped}
+
+
+def _named(event: Any) -> str:
+    """What the refused input asked to run, for `runs` and `show` (bounded)."""
+    files = event.get("batches") or event.get("sql_file") if isinstance(event, dict) else None
+    text = ", ".join(map(str, files)) if isinstance(files, list) else str(files or "?")
+    return text[:1100]
 
 
 def _load_batches(

@@ -58,6 +58,10 @@ def utcnow() -> datetime:
 QUERY_GROUP_PATTERN = r"^[A-Za-z0-9_.-]{1,30}$"
 
 
+#: Batches in one chain (one durable execution).
+MAX_CHAIN = 10
+
+
 class RetryOptions(BaseModel):
     """How a run retries (input `retry`); each unset field takes the deployment's default."""
 
@@ -89,7 +93,7 @@ class RunRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     sql_file: str | None = Field(default=None, min_length=1, max_length=1100)
-    batches: list[str] | None = Field(default=None, min_length=1, max_length=10)
+    batches: list[str] | None = Field(default=None, min_length=1, max_length=MAX_CHAIN)
     parameters: dict[str, str | int | float | bool] = Field(default_factory=dict, max_length=100)
     execution_mode: Literal["TRANSACTION", "AUTO_COMMIT"] = "TRANSACTION"
     max_rows: int | None = Field(default=None, ge=0, le=1000)

@@ -63,6 +63,27 @@ class RunRegistry:
             if existing is None or existing.execution_arn != record.execution_arn:
                 raise RunConflictError(f"run key {record.run_key} belongs to another execution") from None
 
+    def refuse(self, record: RunRecord) -> None:
+        """Record a run whose input the function refused (it never submitted anything), FAILED.
+
+        `rsbatch start` returns before the function reads its input; this item is how `show`
+        and `runs` learn why the run failed. An existing item is left alone.
+        """
+        now = utcnow()
+        item = record.model_copy(
+            update={
+                "status": RunStatus.FAILED,
+                "created_at": now,
+                "updated_at": now,
+                "expires_at": int((now + self._retention).timestamp()),
+            }
+        )
+        try:
+            self._table.put_item(Item=_to_item(item), ConditionExpression=Attr("run_key").not_exists())
+        except ClientError as exc:
+            if not _conditional_failed(exc):
+                raise
+
     def set_statement(self, run_key: str, statement_id: str) -> None:
         self._update(run_key, {"statement_id": statement_id})
 

@@ -70,6 +70,9 @@ def parse_batch(name: str, text: str) -> SqlBatch:
     size = len(text.encode("utf-8"))
     if size > MAX_SQL_BYTES:
         raise SqlFileError(f"{name}: {size} bytes of SQL, more than Redshift's {MAX_SQL_BYTES}")
+    if "\x00" in text:  # sqlparse would read it as an unterminated string, far from the cause
+        line = text.count("\n", 0, text.index("\x00")) + 1
+        raise SqlFileError(f"{name}: a NUL byte on line {line}; a SQL file is text (is it binary?)")
     statements = split_statements(text)
     if not statements:
         raise SqlFileError(f"{name}: no SQL statements (empty or only comments)")

@@ -242,6 +242,13 @@ def _attempt_of(summary: RunSummary, where: BatchContext, description: dict[str,
 
 
 @durable_step
+def refuse_run(_: StepContext, services: Services, record: RunRecord) -> None:
+    """The function refused the run's input: leave a FAILED item that says why."""
+    services.registry.refuse(record)
+    logger.error("run refused", extra={"error": record.error})
+
+
+@durable_step
 def abandon_run(ctx: StepContext, services: Services, run: str, message: str) -> None:
     """A step failed for good: cancel what may still run and record FAILED, so nothing stays WAITING."""
     record = services.registry.get(run)

@@ -20,6 +20,7 @@ CASES: dict[str, tuple[bytes | None, str]] = {
     "/etc/passwd.sql": (None, "relative"),
     "link.sql": (None, "outside the SQL root"),
     "nope.sql": (None, "not found"),
+    "nul.sql": (b"SELECT 1;\nSELECT '\x00';\n", "a NUL byte on line 2"),
 }
 
 
@@ -56,3 +57,17 @@ def test_oversized_run_name_is_refused(tmp_path: Path) -> None:
         [RSBATCH, "start", "query.sql", "--name", "n" * 65], env=env, cwd=ROOT, capture_output=True, text=True
     )
     assert result.returncode == 2 and "1-64 characters" in result.stderr
+
+
+def test_a_chain_longer_than_the_function_takes_is_refused_before_start(tmp_path: Path) -> None:
+    files = [f"q{i}.sql" for i in range(11)]
+    done = subprocess.run(
+        [RSBATCH, "start", *files],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env={**os.environ, "HOME": str(tmp_path), "AWS_CONFIG_FILE": str(tmp_path / "none")},
+        timeout=60,
+    )
+    assert done.returncode == 2, done.stderr
+    assert "a chain takes at most 10" in done.stderr

@@ -230,6 +230,18 @@ def test_bad_input_fails_before_anything_is_submitted(
     assert fake.submits == 0
 
 
+def test_refused_input_leaves_a_failed_item_saying_why(
+    runner: DurableFunctionTestRunner, fake: FakeRedshift, registry: RunRegistry
+) -> None:
+    """`rsbatch start` returns before the function reads its input: the registry tells the rest."""
+    arn = start(runner, batches=[f"q{i}.sql" for i in range(11)])
+    result = runner.wait_for_result(arn, timeout=30)
+    assert result.status.value == "FAILED" and fake.submits == 0
+    record = registry.find(arn)
+    assert record.status is RunStatus.FAILED
+    assert "batches" in (record.error or "") and record.sql_file.startswith("q0.sql, q1.sql")
+
+
 def test_reconcile_relays_redshift_state_and_keeps_the_statement_index(
     runner: DurableFunctionTestRunner, fake: FakeRedshift, registry: RunRegistry
 ) -> None:

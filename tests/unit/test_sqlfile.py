@@ -68,6 +68,7 @@ def test_refuses_symlink_out_of_root(root: Path, tmp_path: Path) -> None:
         (b"SELECT 1;" * 41, "41 statements"),
         (b"SELECT 1; -- " + b"x" * (MAX_SQL_BYTES + 1), "more than Redshift's"),
         (b"SELECT 1;" + b" " * (5 * 1024 * 1024), "more than Redshift's"),
+        (b"SELECT 1;\nSELECT '\x00';", "a NUL byte on line 2"),
     ],
 )
 def test_refuses_bad_content(root: Path, content: bytes, reason: str) -> None:

@@ -17,7 +17,7 @@ import click
 from rsbatch.local.faults import HELP as FAULTS_HELP
 from rsbatch.local.faults import Faults
 from rsbatch_core.errors import BadInputError, RsbatchError
-from rsbatch_core.models import QUERY_GROUP_PATTERN
+from rsbatch_core.models import MAX_CHAIN, QUERY_GROUP_PATTERN
 from rsbatch_core.registry import RunNotFoundError
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -212,8 +212,15 @@ def batch_options(fn: F) -> F:
     return cast(F, wrapped)
 
 
+def check_chain(files: tuple[str, ...]) -> None:
+    """What the function would refuse after `start` returned: refuse it here, before invoking."""
+    if len(files) > MAX_CHAIN:
+        raise BadInputError(f"{len(files)} SQL files: a chain takes at most {MAX_CHAIN}")
+
+
 def check_sql(files: tuple[str, ...], parameters: dict[str, str], sql_root: Path) -> list[Any]:
     """Refuse bad files and parameters here, before anything is started (S3 files are checked by the run)."""
+    check_chain(files)
     from rsbatch_core.parameters import check_parameters
     from rsbatch_core.sqlfile import load_batch
     from rsbatch_core.sqlsource import is_s3_uri

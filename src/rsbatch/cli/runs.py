@@ -12,6 +12,7 @@ from rsbatch import output
 from rsbatch.cli.base import (
     BadInput,
     batch_options,
+    check_chain,
     check_sql,
     default_sql_root,
     errors_handled,
@@ -50,6 +51,7 @@ def start(
     as_json = target.pop("as_json")
     if name is not None and not (1 <= len(name) <= 64):
         raise BadInput("--name must be 1-64 characters")
+    check_chain(sql_files)
     if target["local"] or os.environ.get("AWS_ENDPOINT_URL_LAMBDA"):
         check_sql(sql_files, options.parameters, default_sql_root())  # the same files the stack serves
     started = operator(**target).start(list(sql_files), name, callback_timeout, options)
