@@ -9,6 +9,7 @@ from aws_durable_execution_sdk_python import DurableContext, durable_execution
 
 from rsbatch_core.actions import is_action, run_action
 from rsbatch_core.callbacks import CallbackSender
+from rsbatch_core.executions import DurableExecutions
 from rsbatch_core.flow import run_batch
 from rsbatch_core.observability import logger, metrics, tracer
 from rsbatch_core.ports import Services
@@ -35,17 +36,23 @@ def callbacks() -> CallbackSender:
     return CallbackSender()
 
 
+@cache
+def executions() -> DurableExecutions:
+    return DurableExecutions()
+
+
 def cold_start() -> None:
     """Forget the cached adapters and settings, as a new container would (the local stack, tests)."""
     services.cache_clear()
     callbacks.cache_clear()
+    executions.cache_clear()
 
 
 def run(event: Any, context: DurableContext) -> dict[str, Any]:
     """A SQL run, or an operator action (`{"action": …}`) that must run as this function's role."""
     s = services()
     if is_action(event):
-        return run_action(event, context, s.registry, s.redshift, callbacks())
+        return run_action(event, context, s.registry, s.redshift, callbacks(), executions())
     return run_batch(event, context, s)
 
 

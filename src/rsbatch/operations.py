@@ -11,9 +11,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from botocore.exceptions import ClientError
+
 from rsbatch.config import Target
 from rsbatch.report import durable_operations
 from rsbatch_core.callbacks import CallbackSender, Delivery
+from rsbatch_core.classify import error_code
 from rsbatch_core.errors import BadInputError, RsbatchError
 from rsbatch_core.models import CallbackPayload, DecidedBy, RunRecord, RunStatus
 from rsbatch_core.registry import RunRegistry
@@ -226,11 +229,28 @@ class Operator:
         self._delivered(record, self.sender.succeed(record.callback_id, payload))
         return record
 
-    def fail(self, ref: str, message: str, error_type: str, force: bool) -> RunRecord:
+    def fail(self, ref: str, message: str, error_type: str, force: bool) -> tuple[RunRecord, str]:
+        """Fail a run by hand: "sent" (its callback), or with --force, "recorded" for an item no
+        callback can reach any more (its execution ended, its statement expired)."""
         record = self._waiting(ref, force)
         payload = CallbackPayload(decided_by=DecidedBy.PERSON, message=message, error_type=error_type)
-        self._delivered(record, self.sender.fail(record.callback_id, error_type, payload))
-        return record
+        delivery = Delivery.ALREADY_CLOSED
+        if record.callback_id:
+            try:
+                delivery = self.sender.fail(record.callback_id, error_type, payload)
+            except ClientError as exc:
+                if not force or error_code(exc) not in (
+                    "ResourceNotFoundException",
+                    "InvalidParameterValueException",
+                ):
+                    raise
+        if delivery is Delivery.ALREADY_CLOSED and force and record.status is RunStatus.WAITING:
+            self.registry.abandon(
+                record.run_key, f"{error_type}: {message} (failed by hand; no callback could reach it)"
+            )
+            return record, "recorded"
+        self._delivered(record, delivery)
+        return record, "sent"
 
     def cancel(self, ref: str) -> RunRecord:
         record = self.find(ref)

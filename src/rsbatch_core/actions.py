@@ -17,11 +17,15 @@ from typing import Any, Literal
 from aws_durable_execution_sdk_python import DurableContext, StepContext
 from aws_durable_execution_sdk_python.config import StepConfig
 from aws_durable_execution_sdk_python.retries import RetryPresets
+from botocore.exceptions import ClientError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from rsbatch_core.classify import error_code
 from rsbatch_core.errors import BadInputError, RsbatchError
-from rsbatch_core.models import DecidedBy, RunStatus
-from rsbatch_core.ports import CallbackSink, RunStore, StatementApi
+from rsbatch_core.executions import ENDED
+from rsbatch_core.models import CallbackPayload, DecidedBy, RunRecord, RunStatus
+from rsbatch_core.observability import logger
+from rsbatch_core.ports import CallbackSink, ExecutionStatus, RunStore, StatementApi
 from rsbatch_core.registry import RunNotFoundError
 from rsbatch_core.verdict import RedshiftRecord, bounded, decision
 
@@ -40,7 +44,12 @@ def is_action(event: Any) -> bool:
 
 
 def run_action(
-    event: Any, context: DurableContext, registry: RunStore, redshift: StatementApi, sender: CallbackSink
+    event: Any,
+    context: DurableContext,
+    registry: RunStore,
+    redshift: StatementApi,
+    sender: CallbackSink,
+    executions: ExecutionStatus,
 ) -> dict[str, Any]:
     try:
         request = ActionRequest.model_validate(event)
@@ -49,7 +58,7 @@ def run_action(
 
     def act(_: StepContext) -> dict[str, Any]:
         try:
-            return {"ok": True, **perform(request, registry, redshift, sender)}
+            return {"ok": True, **perform(request, registry, redshift, sender, executions)}
         except (RunNotFoundError, BadInputError) as exc:
             return {"ok": False, "error": {"type": "BadInput", "message": str(exc)}}
         except RsbatchError as exc:
@@ -62,10 +71,15 @@ def run_action(
 
 
 def perform(
-    request: ActionRequest, registry: RunStore, redshift: StatementApi, sender: CallbackSink
+    request: ActionRequest,
+    registry: RunStore,
+    redshift: StatementApi,
+    sender: CallbackSink,
+    executions: ExecutionStatus,
 ) -> dict[str, Any]:
     if request.action == "reconcile":
-        return {"actions": reconcile(registry, redshift, sender, request.older_than_seconds, request.dry_run)}
+        found = reconcile(registry, redshift, sender, executions, request.older_than_seconds, request.dry_run)
+        return {"actions": found}
     if not request.run:
         raise BadInputError(f"action {request.action} needs a run")
     record = registry.find(request.run)
@@ -75,7 +89,13 @@ def perform(
         if not redshift.cancel(record.statement_id):
             raise RsbatchError(f"statement {record.statement_id} is not running (already ended?)")
         return {"run": record.run_key, "statement_id": record.statement_id, "cancelled": True}
-    description = dict(redshift.describe(record.statement_id))
+    try:
+        description = dict(redshift.describe(record.statement_id))
+    except ClientError as exc:
+        if error_code(exc) not in ("ResourceNotFoundException", "ValidationException"):
+            raise
+        gone = f"Redshift no longer knows statement {record.statement_id} (statements are kept 24 h)"
+        return {"run": record.run_key, "statement": None, "note": gone}
     description.pop("ResponseMetadata", None)
     return {"run": record.run_key, "statement": json.loads(json.dumps(_bounded(description), default=str))}
 
@@ -99,21 +119,68 @@ def reconcile(
     registry: RunStore,
     redshift: StatementApi,
     sender: CallbackSink,
+    executions: ExecutionStatus,
     older_than_seconds: int,
     dry_run: bool,
 ) -> list[dict[str, Any]]:
-    """For each WAITING run whose statement has ended, send the callback its event would have."""
+    """Heal what waits for nothing: a WAITING run whose statement ended (lost event), whose
+    execution ended (an orphan: stopped, timed out), or whose statement Redshift forgot."""
     cutoff = datetime.now(UTC) - timedelta(seconds=older_than_seconds)
     actions = []
     for record in registry.scan(RunStatus.WAITING):
-        if not record.statement_id or record.created_at > cutoff:
+        if record.created_at > cutoff:
             continue
-        redshift_record = RedshiftRecord.from_description(redshift.describe(record.statement_id))
-        entry = {"run": record.run_key, "statement_id": record.statement_id, "state": redshift_record.state}
-        if not redshift_record.terminal:
-            actions.append({**entry, "action": "skip", "delivery": None})
+        execution = executions.status(record.execution_arn)
+        if execution is None or execution in ENDED:
+            actions.append(_close_orphan(registry, redshift, record, execution, dry_run))
             continue
-        relayed = decision(redshift_record, DecidedBy.RECONCILE)
-        delivery = None if dry_run else sender.send(record.callback_id, relayed).value
-        actions.append({**entry, "action": "succeed" if relayed.success else "fail", "delivery": delivery})
+        if not record.statement_id:
+            continue  # between a new attempt's re-arm and its submit
+        actions.append(_relay(redshift, sender, record, dry_run))
     return actions
+
+
+def _relay(redshift: StatementApi, sender: CallbackSink, record: RunRecord, dry_run: bool) -> dict[str, Any]:
+    """Send the callback Redshift's event would have; a statement Redshift forgot wakes the run."""
+    statement_id = str(record.statement_id)
+    entry: dict[str, Any] = {"run": record.run_key, "statement_id": statement_id}
+    try:
+        redshift_record = RedshiftRecord.from_description(redshift.describe(statement_id))
+    except ClientError as exc:
+        if error_code(exc) not in ("ResourceNotFoundException", "ValidationException"):
+            raise
+        # Kept 24 h by the Data API: the run's own finish step will see it is gone and fail the run.
+        payload = CallbackPayload(decided_by=DecidedBy.RECONCILE, statement_id=statement_id)
+        payload.message = f"Redshift no longer knows statement {statement_id} (statements are kept 24 h)"
+        delivery = None if dry_run else sender.fail(record.callback_id, "StatementUnknown", payload).value
+        return {**entry, "state": "UNKNOWN", "action": "wake", "delivery": delivery}
+    entry["state"] = redshift_record.state
+    if not redshift_record.terminal:
+        return {**entry, "action": "skip", "delivery": None}
+    relayed = decision(redshift_record, DecidedBy.RECONCILE)
+    delivery = None if dry_run else sender.send(record.callback_id, relayed).value
+    return {**entry, "action": "succeed" if relayed.success else "fail", "delivery": delivery}
+
+
+def _close_orphan(
+    registry: RunStore, redshift: StatementApi, record: RunRecord, execution: str | None, dry_run: bool
+) -> dict[str, Any]:
+    """Nothing can resume this run any more: cancel its statement and record it FAILED, saying why."""
+    why = f"its durable execution is {execution}" if execution else "its durable execution no longer exists"
+    entry = {
+        "run": record.run_key,
+        "statement_id": record.statement_id or "",
+        "state": f"execution {execution}",
+    }
+    if dry_run:
+        return {**entry, "action": "close", "delivery": None}
+    cancelled = False
+    if record.statement_id:
+        try:
+            cancelled = redshift.cancel(record.statement_id)
+        except ClientError as exc:
+            logger.warning("could not cancel an orphan's statement", extra={"code": error_code(exc)})
+    note = "; its statement was cancelled" if cancelled else ""
+    registry.abandon(record.run_key, f"orphaned: {why}, so nothing could resume it{note}")
+    logger.warning("closed an orphaned run", extra={"execution": execution, "cancelled": cancelled})
+    return {**entry, "action": "close", "delivery": "recorded"}

@@ -66,6 +66,12 @@ class SqlStore(Protocol):
     def check_s3_uri(self, uri: str) -> tuple[str, str]: ...
 
 
+class ExecutionStatus(Protocol):
+    """What Lambda says of a durable execution (GetDurableExecution)."""
+
+    def status(self, execution_arn: str) -> str | None: ...
+
+
 class CallbackSink(Protocol):
     """SendDurableExecutionCallbackSuccess/Failure."""
 

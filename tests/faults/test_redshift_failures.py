@@ -76,3 +76,28 @@ def test_a_megabyte_of_error_fails_the_run_with_its_own_shortened_error(harness:
     assert len(message) < 2100  # not the DynamoDB item-size error, and small enough for a checkpoint
     shown = harness.operator.show(report["run"])  # the runbook's first step answers
     assert shown.statement is not None and len(shown.statement.get("Error", "")) <= 2000
+
+
+def test_a_stopped_execution_is_closed_by_reconcile_and_its_statement_cancelled(harness: Harness) -> None:
+    """`aws lambda stop-durable-execution` (or Stop in the console) mid-run orphans the run."""
+    from datetime import timedelta
+
+    before = harness.mart()
+    started = harness.start("examples/sleep.sql")
+    statement_id = _statement_of(harness, started.run)
+    lambda_ = boto3.client("lambda", endpoint_url=harness.stack.env()["AWS_ENDPOINT_URL_LAMBDA"])
+    lambda_.stop_durable_execution(DurableExecutionArn=started.execution_arn)
+    assert harness.operator.execution(started.execution_arn)["Status"] == "STOPPED"
+
+    actions = harness.operator.reconcile(timedelta(0), dry_run=False)
+    assert [(a.run, a.action) for a in actions] == [(started.run, "close")]
+    record = harness.operator.registry.get(started.run)
+    assert record is not None and record.status.value == "FAILED" and "STOPPED" in (record.error or "")
+    redshift = boto3.client("redshift-data")  # this process holds the function's identity
+    deadline = time.monotonic() + 10
+    while (status := redshift.describe_statement(Id=statement_id)["Status"]) != "ABORTED":
+        assert time.monotonic() < deadline, status
+        time.sleep(0.1)
+    assert harness.mart() == before
+    harness.nothing_waiting()
+    assert harness.operator.reconcile(timedelta(0), dry_run=False) == []  # healed once, for good

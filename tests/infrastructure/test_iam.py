@@ -122,6 +122,7 @@ def test_durable_role_grants_exactly_what_it_calls(scenario: str) -> None:
         ("lambda:GetDurableExecutionState", executions),
         ("lambda:SendDurableExecutionCallbackSuccess", executions),  # the reconcile action
         ("lambda:SendDurableExecutionCallbackFailure", executions),
+        ("lambda:GetDurableExecution", executions),  # reconcile finds orphans
         ("dynamodb:PutItem", "getatt:RunsTable.Arn"),
         ("dynamodb:UpdateItem", "getatt:RunsTable.Arn"),
         ("dynamodb:GetItem", "getatt:RunsTable.Arn"),

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from botocore.exceptions import ClientError
 
 from rsbatch_core.actions import ActionRequest, perform, reconcile
 from rsbatch_core.callbacks import Delivery
@@ -21,7 +22,7 @@ from rsbatch_core.models import (
     RunStatus,
     RunSummary,
 )
-from rsbatch_core.ports import CallbackSink, StatementApi, Submission
+from rsbatch_core.ports import CallbackSink, ExecutionStatus, StatementApi, Submission
 from rsbatch_core.registry import RunNotFoundError, RunRegistry
 from rsbatch_core.verdict import CallbackDecision
 
@@ -65,6 +66,9 @@ class FakeRedshift(StatementApi):
 
     def describe(self, statement_id: str, wait_seconds: int = 0) -> dict[str, Any]:
         self.described.append(statement_id)
+        if statement_id not in self.descriptions:  # the Data API keeps statements 24 h
+            error = {"Code": "ResourceNotFoundException", "Message": f"Query does not exist: {statement_id}"}
+            raise ClientError({"Error": error}, "DescribeStatement")
         return copy.deepcopy(self.descriptions[statement_id])  # a fresh response, like boto3's
 
     def wait_terminal(self, statement_id: str, seconds: int = 30) -> dict[str, Any]:
@@ -100,6 +104,19 @@ class RecordingSink(CallbackSink):
         if decision.success:
             return self.succeed(callback_id, decision.payload)
         return self.fail(callback_id, decision.error_type or "", decision.payload)
+
+
+class Executions(ExecutionStatus):
+    """What GetDurableExecution would say, per execution ARN (RUNNING unless told otherwise)."""
+
+    def __init__(self, statuses: dict[str, str | None] | None = None) -> None:
+        self.statuses = statuses or {}
+
+    def status(self, execution_arn: str) -> str | None:
+        return self.statuses.get(execution_arn, "RUNNING")
+
+
+RUNNING = Executions()
 
 
 def add_run(
@@ -141,7 +158,7 @@ def test_reconcile_relays_finished_as_success(registry: RunRegistry) -> None:
     add_run(registry, RUN, "st-done")
     redshift = FakeRedshift({"st-done": statement("st-done", "FINISHED")})
     sink = RecordingSink()
-    actions = reconcile(registry, redshift, sink, older_than_seconds=0, dry_run=False)
+    actions = reconcile(registry, redshift, sink, RUNNING, older_than_seconds=0, dry_run=False)
     assert actions == [
         {"run": RUN, "statement_id": "st-done", "state": "FINISHED", "action": "succeed", "delivery": "sent"}
     ]
@@ -156,7 +173,7 @@ def test_reconcile_relays_failed_with_redshifts_error(registry: RunRegistry) -> 
     add_run(registry, RUN, "st-bad")
     redshift = FakeRedshift({"st-bad": statement("st-bad", "FAILED", error="ERROR: division by zero")})
     sink = RecordingSink()
-    actions = reconcile(registry, redshift, sink, older_than_seconds=0, dry_run=False)
+    actions = reconcile(registry, redshift, sink, RUNNING, older_than_seconds=0, dry_run=False)
     assert [a["action"] for a in actions] == ["fail"]
     assert actions[0]["state"] == "FAILED"
     ((callback_id, success, error_type, payload),) = sink.sent
@@ -172,7 +189,7 @@ def test_reconcile_relays_failed_with_redshifts_error(registry: RunRegistry) -> 
 def test_reconcile_relays_aborted_as_aborted(registry: RunRegistry) -> None:
     add_run(registry, RUN, "st-x")
     sink = RecordingSink()
-    reconcile(registry, FakeRedshift({"st-x": statement("st-x", "ABORTED")}), sink, 0, False)
+    reconcile(registry, FakeRedshift({"st-x": statement("st-x", "ABORTED")}), sink, RUNNING, 0, False)
     ((_, success, error_type, _),) = sink.sent
     assert not success and error_type == "RedshiftStatementAborted"
 
@@ -180,7 +197,9 @@ def test_reconcile_relays_aborted_as_aborted(registry: RunRegistry) -> None:
 def test_reconcile_skips_a_statement_still_running(registry: RunRegistry) -> None:
     add_run(registry, RUN, "st-run")
     sink = RecordingSink()
-    actions = reconcile(registry, FakeRedshift({"st-run": statement("st-run", "STARTED")}), sink, 0, False)
+    actions = reconcile(
+        registry, FakeRedshift({"st-run": statement("st-run", "STARTED")}), sink, RUNNING, 0, False
+    )
     assert actions == [
         {"run": RUN, "statement_id": "st-run", "state": "STARTED", "action": "skip", "delivery": None}
     ]
@@ -191,10 +210,10 @@ def test_reconcile_leaves_runs_younger_than_older_than_alone(registry: RunRegist
     add_run(registry, RUN, "st-done")
     redshift = FakeRedshift({"st-done": statement("st-done", "FINISHED")})
     sink = RecordingSink()
-    assert reconcile(registry, redshift, sink, older_than_seconds=3600, dry_run=False) == []
+    assert reconcile(registry, redshift, sink, RUNNING, older_than_seconds=3600, dry_run=False) == []
     assert sink.sent == [] and redshift.described == []
     # The same run, once old enough (here: any age), is reconciled.
-    assert len(reconcile(registry, redshift, sink, older_than_seconds=0, dry_run=False)) == 1
+    assert len(reconcile(registry, redshift, sink, RUNNING, older_than_seconds=0, dry_run=False)) == 1
     assert len(sink.sent) == 1
 
 
@@ -207,7 +226,7 @@ def test_reconcile_ignores_ended_runs_and_runs_without_a_statement(registry: Run
         {"st-old": statement("st-old", "FINISHED"), "st-3": statement("st-3", "FINISHED")}
     )
     sink = RecordingSink()
-    actions = reconcile(registry, redshift, sink, 0, False)
+    actions = reconcile(registry, redshift, sink, RUNNING, 0, False)
     assert [a["run"] for a in actions] == [f"{RUN}-3"]
     assert redshift.described == ["st-3"]
     assert [s[0] for s in sink.sent] == [f"cb-{RUN}-3"]
@@ -225,7 +244,7 @@ def test_reconcile_dry_run_reports_but_sends_nothing(registry: RunRegistry) -> N
         }
     )
     sink = RecordingSink()
-    actions = reconcile(registry, redshift, sink, 0, dry_run=True)
+    actions = reconcile(registry, redshift, sink, RUNNING, 0, dry_run=True)
     assert sink.sent == []
     by_run = {a["run"]: (a["action"], a["delivery"]) for a in actions}
     assert by_run == {
@@ -238,7 +257,9 @@ def test_reconcile_dry_run_reports_but_sends_nothing(registry: RunRegistry) -> N
 def test_reconcile_reports_a_callback_already_closed(registry: RunRegistry) -> None:
     add_run(registry, RUN, "st-done")
     sink = RecordingSink(answer=Delivery.ALREADY_CLOSED)
-    actions = reconcile(registry, FakeRedshift({"st-done": statement("st-done", "FINISHED")}), sink, 0, False)
+    actions = reconcile(
+        registry, FakeRedshift({"st-done": statement("st-done", "FINISHED")}), sink, RUNNING, 0, False
+    )
     assert actions[0]["delivery"] == "already_closed"
 
 
@@ -246,7 +267,7 @@ def test_perform_reconcile_wraps_the_actions(registry: RunRegistry) -> None:
     add_run(registry, RUN, "st-done")
     sink = RecordingSink()
     redshift = FakeRedshift({"st-done": statement("st-done", "FINISHED")})
-    got = perform(request("reconcile", dry_run=True), registry, redshift, sink)
+    got = perform(request("reconcile", dry_run=True), registry, redshift, sink, RUNNING)
     assert [a["action"] for a in got["actions"]] == ["succeed"]
     assert sink.sent == []
 
@@ -257,7 +278,7 @@ def test_perform_reconcile_wraps_the_actions(registry: RunRegistry) -> None:
 def test_inspect_returns_the_description_as_json(registry: RunRegistry) -> None:
     add_run(registry, RUN, "st-1")
     redshift = FakeRedshift({"st-1": statement("st-1", "STARTED")})
-    got = perform(request("inspect", RUN), registry, redshift, RecordingSink())
+    got = perform(request("inspect", RUN), registry, redshift, RecordingSink(), RUNNING)
     assert got["run"] == RUN
     described = got["statement"]
     assert described["Id"] == "st-1" and described["Status"] == "STARTED"
@@ -277,27 +298,31 @@ def test_inspect_finds_the_run_by_statement_id(registry: RunRegistry) -> None:
         }
     )
     got = perform(
-        request("inspect", "0b7c4f5e-1d2a-4b3c-9e8f-7a6b5c4d3e2f:2"), registry, redshift, RecordingSink()
+        request("inspect", "0b7c4f5e-1d2a-4b3c-9e8f-7a6b5c4d3e2f:2"),
+        registry,
+        redshift,
+        RecordingSink(),
+        RUNNING,
     )
     assert got["run"] == RUN
 
 
 def test_action_on_an_unknown_run(registry: RunRegistry) -> None:
     with pytest.raises(RunNotFoundError, match="rsbatch-nope"):
-        perform(request("inspect", "rsbatch-nope"), registry, FakeRedshift(), RecordingSink())
+        perform(request("inspect", "rsbatch-nope"), registry, FakeRedshift(), RecordingSink(), RUNNING)
 
 
 def test_action_on_a_run_without_a_statement(registry: RunRegistry) -> None:
     add_run(registry, RUN, None)
     for action in ("inspect", "cancel"):
         with pytest.raises(RsbatchError, match="no statement"):
-            perform(request(action, RUN), registry, FakeRedshift(), RecordingSink())
+            perform(request(action, RUN), registry, FakeRedshift(), RecordingSink(), RUNNING)
 
 
 def test_inspect_and_cancel_need_a_run(registry: RunRegistry) -> None:
     for action in ("inspect", "cancel"):
         with pytest.raises(BadInputError, match=action):
-            perform(request(action), registry, FakeRedshift(), RecordingSink())
+            perform(request(action), registry, FakeRedshift(), RecordingSink(), RUNNING)
 
 
 # -- cancel --------------------------------------------------------------------------------------
@@ -307,7 +332,7 @@ def test_cancel_a_running_statement(registry: RunRegistry) -> None:
     add_run(registry, RUN, "st-run")
     redshift = FakeRedshift({"st-run": statement("st-run", "STARTED")})
     sink = RecordingSink()
-    got = perform(request("cancel", RUN), registry, redshift, sink)
+    got = perform(request("cancel", RUN), registry, redshift, sink, RUNNING)
     assert got == {"run": RUN, "statement_id": "st-run", "cancelled": True}
     assert redshift.cancelled == ["st-run"]
     assert sink.sent == []  # the run ends through Redshift's ABORTED event, not a callback from here
@@ -317,5 +342,29 @@ def test_cancel_an_ended_statement_is_an_error(registry: RunRegistry) -> None:
     add_run(registry, RUN, "st-done")
     redshift = FakeRedshift({"st-done": statement("st-done", "FINISHED")})
     with pytest.raises(RsbatchError, match="st-done"):
-        perform(request("cancel", RUN), registry, redshift, RecordingSink())
+        perform(request("cancel", RUN), registry, redshift, RecordingSink(), RUNNING)
     assert redshift.cancelled == []
+
+
+@pytest.mark.parametrize("execution", ["STOPPED", "TIMED_OUT", "FAILED", None])
+def test_reconcile_closes_an_orphan_and_cancels_its_statement(
+    registry: RunRegistry, execution: str | None
+) -> None:
+    """`aws lambda stop-durable-execution` mid-run: nothing can resume the run but reconcile."""
+    record = add_run(registry, RUN, "st-run")
+    redshift = FakeRedshift({"st-run": statement("st-run", "STARTED")})
+    sink = RecordingSink()
+    actions = reconcile(registry, redshift, sink, Executions({record.execution_arn: execution}), 0, False)
+    assert [(a["run"], a["action"], a["delivery"]) for a in actions] == [(RUN, "close", "recorded")]
+    assert redshift.cancelled == ["st-run"] and sink.sent == []
+    closed = registry.get(RUN)
+    assert closed is not None and closed.status is RunStatus.FAILED
+    assert "orphaned" in (closed.error or "") and "cancelled" in (closed.error or "")
+
+
+def test_reconcile_wakes_a_run_whose_statement_redshift_forgot(registry: RunRegistry) -> None:
+    add_run(registry, RUN, "st-gone")
+    sink = RecordingSink()
+    actions = reconcile(registry, FakeRedshift({}), sink, RUNNING, 0, False)
+    assert [(a["state"], a["action"]) for a in actions] == [("UNKNOWN", "wake")]
+    assert len(sink.sent) == 1

@@ -57,13 +57,15 @@ def fail(run: str, message: str, error_type: str, force: bool, **target: Any) ->
       rsbatch fail rsbatch-3f2a… --message "source data late, rerun tomorrow"
     """
     as_json = target.pop("as_json")
-    record = operator(**target).fail(run, message, error_type, force)
-    _acted(as_json, record.run_key, "fail")
+    record, delivery = operator(**target).fail(run, message, error_type, force)
+    _acted(as_json, record.run_key, "fail", delivery)
 
 
-def _acted(as_json: bool, run: str, action: str) -> None:
+def _acted(as_json: bool, run: str, action: str, delivery: str = "sent") -> None:
     if as_json:
-        output.emit_json({"run": run, "action": action, "delivery": "sent"})
+        output.emit_json({"run": run, "action": action, "delivery": delivery})
+    elif delivery == "recorded":
+        click.echo(f"{action}: no callback can reach {run} any more; recorded it FAILED in the registry")
     else:
         click.echo(f"{action}: callback sent to {run}")
 
