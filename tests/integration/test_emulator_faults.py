@@ -118,19 +118,16 @@ def table(client: Any, name: str, *rows: int) -> None:
 
 def test_overlapping_read_then_write_batches_one_fails_to_serialize(rsd: Any, warehouse: Warehouse) -> None:
     table(rsd, "skew_t", 1)
-    batch = [
-        "SELECT COUNT(*) FROM skew_t",
-        "SELECT pg_sleep(1)",
-        "INSERT INTO skew_t SELECT COUNT(*) FROM skew_t",
-    ]
-    first = rsd.batch_execute_statement(Database=DB, Sqls=batch)["Id"]
-    wait_started(rsd, first, sub=2)  # read, now sleeping
-    second = rsd.batch_execute_statement(Database=DB, Sqls=batch)["Id"]
+    read, write = "SELECT COUNT(*) FROM skew_t", "INSERT INTO skew_t SELECT COUNT(*) FROM skew_t"
+    first = rsd.batch_execute_statement(Database=DB, Sqls=[read, "SELECT pg_sleep(2)", write])["Id"]
+    wait_started(rsd, first, sub=2)  # it has read, and sleeps before it writes
+    second = rsd.batch_execute_statement(Database=DB, Sqls=[read, write])["Id"]  # reads, writes, commits
 
     results = {r["Status"]: r for r in (wait(rsd, first), wait(rsd, second))}
 
     assert sorted(results) == ["FAILED", "FINISHED"]
     failed = results["FAILED"]
+    assert failed["Id"] == first  # the second committed first: the first's write closes the cycle
     assert "could not serialize access" in failed["Error"]
     failing = [s for s in failed["SubStatements"] if s["Status"] == "FAILED"]
     assert len(failing) == 1 and failing[0]["Error"].startswith("ERROR: could not serialize access")
@@ -152,10 +149,11 @@ def test_a_deadlock_fails_one_batch_with_postgres_message(rsd: Any, warehouse: W
     table(rsd, "dead_a", 0)
     table(rsd, "dead_b", 0)
     one = rsd.batch_execute_statement(
-        Database=DB, Sqls=["UPDATE dead_a SET v = 1", "SELECT pg_sleep(0.5)", "UPDATE dead_b SET v = 1"]
+        Database=DB, Sqls=["UPDATE dead_a SET v = 1", "SELECT pg_sleep(1)", "UPDATE dead_b SET v = 1"]
     )["Id"]
+    wait_started(rsd, one, sub=2)  # dead_a is locked
     two = rsd.batch_execute_statement(
-        Database=DB, Sqls=["UPDATE dead_b SET v = 2", "SELECT pg_sleep(0.5)", "UPDATE dead_a SET v = 2"]
+        Database=DB, Sqls=["UPDATE dead_b SET v = 2", "SELECT pg_sleep(0.2)", "UPDATE dead_a SET v = 2"]
     )["Id"]
 
     results = [wait(rsd, i) for i in (one, two)]
