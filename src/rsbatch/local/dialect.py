@@ -28,6 +28,11 @@ Translated (Redshift → PostgreSQL):
 - ``GETDATE()`` → current statement time without fractional seconds; ``SYSDATE`` →
   ``LOCALTIMESTAMP`` (transaction start). The emulator runs sessions in UTC, as Redshift.
 - ``SELECT TOP n …`` → ``… LIMIT n``.
+- ``SET [SESSION | LOCAL] query_group {TO | =} label`` and ``RESET query_group`` → the same on
+  the custom setting ``rsbatch.query_group`` (PostgreSQL has no WLM query groups; a custom
+  setting is accepted, harmless, transactional and cleared with the session). The emulator
+  records the label (:func:`query_group_setting`). ``SET statement_timeout TO ms`` needs no
+  translation: both take milliseconds.
 
 Refused with :class:`UnsupportedSql` naming the construct (the statement fails; nothing
 crashes): ``UNLOAD``, ``COPY`` from S3 / with IAM credentials, ``CREATE EXTERNAL …``,
@@ -50,7 +55,14 @@ import sqlglot
 from sqlglot import exp
 from sqlglot.errors import SqlglotError
 
-__all__ = ["UnsupportedSql", "parameter_names", "to_postgres", "to_pyformat"]
+__all__ = [
+    "QueryGroup",
+    "UnsupportedSql",
+    "parameter_names",
+    "query_group_setting",
+    "to_postgres",
+    "to_pyformat",
+]
 
 
 class UnsupportedSql(ValueError):
@@ -313,6 +325,54 @@ class _Statement:
         return "".join(out).rstrip()
 
 
+_QUERY_GROUP = "QUERY_GROUP"
+_QUERY_GROUP_SETTING = "rsbatch.query_group"
+
+
+@dataclass(frozen=True, slots=True)
+class QueryGroup:
+    """What a ``SET query_group`` / ``RESET query_group`` statement sets (``label`` None: reset)."""
+
+    label: str | None
+
+
+def _query_group_name(st: _Statement) -> int:
+    """Index of ``query_group`` if the statement sets or resets it, else -1."""
+    head = st.word(0)
+    if head == "RESET":
+        at = 1
+    elif head == "SET":
+        at = 2 if st.word(1) in {"SESSION", "LOCAL"} else 1
+    else:
+        return -1
+    return at if st.word(at) == _QUERY_GROUP else -1
+
+
+def query_group_setting(sql: str) -> QueryGroup | None:
+    """The query group ``sql`` sets (or resets), or None if it is not about query groups.
+
+    A quoted label is taken as written; an unquoted one is folded to lower case, as
+    PostgreSQL folds identifiers; ``DEFAULT`` (or ``RESET``) resets.
+    """
+    if _QUERY_GROUP not in sql.upper():
+        return None
+    st = _Statement(sql)
+    at = _query_group_name(st)
+    if at < 0:
+        return None
+    value = [t for t in st.sig[at + 2 :] if t.text != ";"]
+    if not (st.word(at + 1) == "TO" or st.text(at + 1) == "="):
+        value = []
+    if st.word(0) == "RESET" or not value or value[0].upper == "DEFAULT":
+        return QueryGroup(None)
+    first = value[0]
+    if first.kind == STRING and first.text.startswith("'"):
+        return QueryGroup(first.text[1:-1].replace("''", "'"))
+    if first.kind == WORD:
+        return QueryGroup(first.text.lower())
+    return QueryGroup("".join(t.text for t in value))
+
+
 def _refuse_redshift_only(st: _Statement) -> None:
     head = st.word(0)
     words = {t.upper for t in st.sig if t.kind == WORD}
@@ -369,6 +429,9 @@ def _strip_table_attributes(st: _Statement) -> None:
 
 def _rewrite_tokens(st: _Statement) -> None:
     """Token-level rules: renames and DDL fixes that keep the rest of the text as written."""
+    if (at := _query_group_name(st)) >= 0:  # a SET's value is a literal: nothing else to do
+        st.replace(at, at, _QUERY_GROUP_SETTING)
+        return
     if st.word(0) == "CREATE" and {"TABLE", "MATERIALIZED"} & {st.word(j) for j in range(1, 6)}:
         _strip_table_attributes(st)
     for i, token in enumerate(st.sig):

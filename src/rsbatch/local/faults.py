@@ -1,10 +1,13 @@
 """Every fault the local stack can inject on purpose, with one parser and one help text.
 
-Two kinds, one spec (`--events` on `rsbatch run --local` and `rsbatch local up`):
+Three kinds, one spec (`--events` on `rsbatch run --local` and `rsbatch local up`):
 - on the way of an event (the bus applies them): drop, duplicate, delay, reorder;
 - in a Lambda (the stack wraps the function it runs): the listener fails its
   first K deliveries or cold-starts before each one; the durable function's
-  submit step dies after BatchExecuteStatement returned.
+  submit step dies after BatchExecuteStatement returned;
+- in the warehouse (the Data API emulator applies them): serializable conflicts,
+  throttled calls, submits failing with a server error, a lower active-statements
+  limit, an event per sub-statement, DescribeStatement lagging behind the event.
 The Lambda code itself is never changed: a fault wraps what the stack hands it.
 """
 
@@ -22,7 +25,8 @@ if TYPE_CHECKING:  # only types: the CLI imports this module for its help text, 
 #: The one description of the spec, for every `--events` option and every parse error.
 HELP = (
     "drop[=FRACTION], duplicate=N[@FRACTION], delay=SECONDS, reorder=SECONDS, fail=K, restart, "
-    "crash-after-submit[=K], comma-separated"
+    "crash-after-submit[=K], conflict=K, throttle=FRACTION, server-error=FRACTION, active-limit=N, "
+    "sub-events, describe-lag=SECONDS, comma-separated"
 )
 
 
@@ -38,6 +42,13 @@ class Faults:
     listener_failures: int = 0  # the listener raises on its first K deliveries
     restart_listener: bool = False  # a cold start (fresh clients and settings) before each delivery
     crash_after_submit: int = 0  # the submit step fails after BatchExecuteStatement returned, K times
+    # The warehouse's (the Data API emulator applies them).
+    conflict: int = 0  # the first K statements of each StatementName fail with Redshift's error 1023
+    throttle: float = 0.0  # fraction of Data API calls answered ThrottlingException (400)
+    server_error: float = 0.0  # fraction of submits answered (Batch)ExecuteStatementException (500)
+    active_limit: int | None = None  # active statements allowed (None: the emulator's own limit)
+    sub_events: bool = False  # an event per sub-statement of a batch too, as each one ends
+    describe_lag: float = 0.0  # seconds DescribeStatement shows a statement as it was before it ended
 
     @classmethod
     def parse(cls, spec: str | None) -> Faults:
@@ -79,6 +90,21 @@ def _parse_part(part: str, values: dict[str, Any]) -> bool:
         times = int(raw) if raw else 1
         values["crash_after_submit" if name == "crash-after-submit" else "listener_failures"] = times
         return 0 <= times <= 100
+    if name in ("conflict", "active-limit") and raw:
+        number = int(raw)
+        values[name.replace("-", "_")] = number
+        return 0 <= number <= 1000
+    if name in ("throttle", "server-error") and raw:
+        fraction = float(raw)
+        values[name.replace("-", "_")] = fraction
+        return 0.0 <= fraction <= 1.0
+    if name == "describe-lag" and raw:
+        seconds = float(raw)
+        values["describe_lag"] = seconds
+        return 0.0 <= seconds <= 3600
+    if name == "sub-events" and not raw:
+        values["sub_events"] = True
+        return True
     return False
 
 

@@ -141,11 +141,12 @@ class LocalStack:
         self.redshift.subscribe(hooks.route_events(publish) if hooks.route_events else publish)
 
     def set_faults(self, faults: Faults) -> None:
-        """Change every fault knob (events and Lambdas) from now on: tests and rehearsals."""
-        assert self.bus and self.listener and self.submits, "the stack is not started"
+        """Change every fault knob (events, Lambdas, warehouse) from now on: tests and rehearsals."""
+        assert self.bus and self.listener and self.submits and self.redshift, "the stack is not started"
         self.bus.set_faults(faults)
         self.listener.set(faults)
         self.submits.set(faults)
+        self.redshift.set_faults(faults)
 
     def stop(self) -> None:
         """Stop in reverse order; safe to call twice or after a failed start."""

@@ -12,10 +12,11 @@ long poll), CancelStatement (cancels the running PostgreSQL query), GetStatement
 ListStatements (name prefix, status filter; FINISHED only by default, as documented).
 
 Semantics follow the service: statuses SUBMITTED → PICKED → STARTED → FINISHED | FAILED |
-ABORTED; a batch runs as one transaction (``ExecutionMode=TRANSACTION``, the default: the
-failing sub-statement is FAILED with PostgreSQL's error, the later ones ABORTED, nothing is
-committed) or statement by statement (``AUTO_COMMIT``: each commits, later statements still
-run after a failure); ``ClientToken`` replays return the first statement's id; ``:name``
+ABORTED; a batch runs as one SERIALIZABLE transaction (``ExecutionMode=TRANSACTION``, the
+default, at Redshift's only isolation level: the failing sub-statement is FAILED with
+PostgreSQL's error, serialization failures and deadlocks included, the later ones ABORTED,
+nothing is committed) or statement by statement (``AUTO_COMMIT``: each commits, later
+statements still run after a failure); ``ClientToken`` replays return the first statement's id; ``:name``
 parameters are bound by psycopg; Redshift's limits answer ``ValidationException``. Every
 statement passes through :func:`~rsbatch.local.dialect.to_postgres` first. Sessions run in
 UTC and each statement sees a fresh session (pooled connections are ``DISCARD ALL``-ed),
@@ -25,6 +26,12 @@ it has been idle that long.
 
 With ``WithEvent=True``, a statement reaching a terminal state publishes exactly one
 EventBridge-shaped event to the callables given to :meth:`RedshiftDataEmulator.subscribe`.
+
+On purpose, :meth:`RedshiftDataEmulator.set_faults` makes it misbehave as Redshift can
+(the warehouse knobs of :class:`~rsbatch.local.faults.Faults`): serializable conflicts
+(error 1023), throttled calls, submits failing with a server error, a lower
+active-statements limit (:attr:`~RedshiftDataEmulator.peak_active` records the most ever
+active), an event per sub-statement, DescribeStatement lagging behind the event.
 
 Not emulated: ``ResultFormat=CSV``
 and ``GetStatementResultV2``, the Describe/List table operations.
@@ -38,6 +45,7 @@ state, operations), each knowing only what it needs:
 - :mod:`.store`: every statement by id, ClientTokens, expiry, and the one way a statement ends;
 - :mod:`.sessions`: the connections kept between a principal's statements;
 - :mod:`.events`: the status-change event and its subscribers;
+- :mod:`.injected`: the warehouse fault knobs, their dice, Redshift's error 1023;
 - :mod:`.results`: PostgreSQL values and columns as the Data API types them;
 - :mod:`.runner`: worker threads and pooled connections running the SQL;
 - :mod:`.backend`: the six operations, applying parsed requests to the state;

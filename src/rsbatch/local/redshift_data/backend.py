@@ -4,7 +4,8 @@ Requests arrive parsed (:mod:`.parsing`), so every refusal here depends on state
 or foreign statement, a busy or expired session, the active-statements limit, a cancel that
 comes too late, a result that does not exist (yet). ``ClientToken`` replays return the first
 statement's id; ``WaitTimeSeconds`` long polls return as soon as the statement ends (or the
-emulator stops). Running the SQL is the runner's; making a statement terminal, the store's.
+emulator stops; for DescribeStatement with the ``describe-lag`` fault, as soon as its lag is
+over). Running the SQL is the runner's; making a statement terminal, the store's.
 """
 
 from __future__ import annotations
@@ -95,6 +96,19 @@ class Backend:
         if seconds:
             self._cond.wait_for(lambda: stmt.terminal or self.stopping, timeout=seconds)
 
+    def _wait_seen(self, stmt: Statement, seconds: int | None) -> None:
+        """:meth:`_wait` for DescribeStatement: until ``stmt`` is seen terminal (its lag over)."""
+        if not seconds:
+            return
+        deadline = time.monotonic() + seconds
+        while not self.stopping:
+            left = deadline - time.monotonic()
+            if left <= 0 or (stmt.terminal and not stmt.lagging(time.time())):
+                return
+            if stmt.terminal and stmt.lagged is not None:  # nobody notifies when a lag ends
+                left = min(left, max(0.0, stmt.lagged.until - time.time()) + 0.001)
+            self._cond.wait(left)
+
     # -- submit ----------------------------------------------------------------------------
 
     def _submit(self, req: SubmitRequest, principal: str) -> dict[str, Any]:
@@ -152,8 +166,8 @@ class Backend:
     def _describe(self, req: DescribeRequest, principal: str) -> dict[str, Any]:
         with self._cond:
             stmt, sub = self._store.lookup(req.ref, self._owner(principal))
-            self._wait(stmt, req.wait)
-            return stmt.describe() if sub is None else stmt.describe_sub(sub)
+            self._wait_seen(stmt, req.wait)
+            return stmt.seen(sub, time.time())
 
     def _get_result(self, req: GetResultRequest, principal: str) -> dict[str, Any]:
         with self._cond:

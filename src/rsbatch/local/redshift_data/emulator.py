@@ -3,7 +3,9 @@
 :class:`RedshiftDataEmulator` owns the lifecycle (start the warehouse, the runner and the
 HTTP server; stop them in the order that aborts running statements cleanly) and the path
 of one request (:meth:`RedshiftDataEmulator.handle`: the envelope, then the members, then
-the backend). Its public attributes are the :class:`~.settings.Settings` the parts read.
+the backend). Its public attributes are the :class:`~.settings.Settings` the parts read;
+:meth:`RedshiftDataEmulator.set_faults` makes the warehouse misbehave on purpose
+(:mod:`.injected`).
 """
 
 from __future__ import annotations
@@ -13,9 +15,17 @@ import threading
 from types import TracebackType
 from typing import Any
 
+from rsbatch.local.faults import Faults
 from rsbatch.local.redshift_data.backend import Backend
 from rsbatch.local.redshift_data.events import Events, Subscriber
-from rsbatch.local.redshift_data.exceptions import ApiError, internal_error, shutting_down
+from rsbatch.local.redshift_data.exceptions import (
+    ApiError,
+    environmental_error,
+    internal_error,
+    shutting_down,
+    throttling,
+)
+from rsbatch.local.redshift_data.injected import InjectedFaults
 from rsbatch.local.redshift_data.models import ABORTED
 from rsbatch.local.redshift_data.parsing import principal, read_envelope
 from rsbatch.local.redshift_data.runner import Runner
@@ -25,6 +35,8 @@ from rsbatch.local.redshift_data.store import StatementStore
 from rsbatch.local.warehouse import Warehouse
 
 log = logging.getLogger(__name__)
+
+_SUBMITS = frozenset({"ExecuteStatement", "BatchExecuteStatement"})
 
 
 class RedshiftDataEmulator:
@@ -43,6 +55,7 @@ class RedshiftDataEmulator:
         result_page_rows: int = 1000,
         max_active_statements: int = 500,
         max_idle_connections: int = 16,
+        seed: int | None = None,
     ) -> None:
         self.warehouse = warehouse
         self.host = host
@@ -54,11 +67,15 @@ class RedshiftDataEmulator:
         self.result_page_rows = result_page_rows
         self.max_active_statements = max_active_statements
         self.max_idle_connections = max_idle_connections
+        self._max_active_default = max_active_statements
+        self._faults = InjectedFaults(seed)  # the dice: ``seed`` makes the rolls repeatable
         cond = threading.Condition()  # one lock (re-entrant) for all statement and session state
         self._events = Events(self)
-        self._store = StatementStore(cond, self._events, self)
+        self._store = StatementStore(cond, self._events, self, self._faults)
         self._sessions = Sessions(cond)
-        self._runner = Runner(warehouse, cond, self._sessions, on_end=self._store.end)
+        self._runner = Runner(
+            warehouse, cond, self._sessions, on_end=self._store.end, on_sub_end=self._store.sub_ended
+        )
         self._backend = Backend(cond, self._store, self._sessions, self._runner, self)
         self._lifecycle = threading.Lock()
         self._server: HttpServer | None = None
@@ -129,6 +146,41 @@ class RedshiftDataEmulator:
     def unsubscribe(self, fn: Subscriber) -> None:
         self._events.unsubscribe(fn)
 
+    def set_faults(self, faults: Faults) -> None:
+        """Misbehave from now on as the warehouse knobs of ``faults`` say (the others are ignored).
+
+        ``conflict``: the first K statements created with a StatementName (counted from now)
+        fail with Redshift's error 1023 in their second sub-statement (the only one, for a
+        single SQL), after the first ran; a TRANSACTION batch commits nothing and its later
+        sub-statements are ABORTED. ``throttle`` / ``server-error``: that fraction of calls
+        (of submits) is answered ``ThrottlingException`` (400) / ``ExecuteStatementException``
+        or ``BatchExecuteStatementException`` (500) before anything is done. ``active-limit``:
+        ``max_active_statements`` (back to the constructor's value when unset). ``sub-events``:
+        a batch's sub-statements publish their own events (``<id>:N``) as each ends.
+        ``describe-lag``: for that many seconds after a statement ended (its event published),
+        DescribeStatement shows it as it was just before.
+        """
+        self._faults.set(faults)
+        limit = faults.active_limit
+        self.max_active_statements = self._max_active_default if limit is None else limit
+
+    @property
+    def peak_active(self) -> int:
+        """The most statements ever active (SUBMITTED, PICKED or STARTED) at once, since the
+        emulator was created or :meth:`reset_peak_active` was called."""
+        return self._store.peak_active
+
+    def reset_peak_active(self) -> None:
+        """Count :attr:`peak_active` afresh, from the statements active now."""
+        self._store.reset_peak_active()
+
+    def query_group_of(self, statement_id: str) -> str | None:
+        """The label of the last ``SET query_group`` the statement ran (None: none, or reset).
+
+        KeyError for an unknown statement id (a batch's own id, not ``<id>:N``).
+        """
+        return self._store.get(statement_id).query_group
+
     def statements_named(self, prefix: str) -> int:
         """How many statements were submitted with a StatementName starting with ``prefix``.
 
@@ -144,6 +196,11 @@ class RedshiftDataEmulator:
             parse, fields = read_envelope(target, body)
             if self._backend.stopping:
                 raise shutting_down()
+            operation = target.partition(".")[2]
+            if self._faults.throttled():
+                raise throttling()
+            if operation in _SUBMITS and self._faults.server_error():
+                raise environmental_error(operation)
             return 200, self._backend.apply(parse(fields), principal(authorization, self.account))
         except ApiError as exc:
             return exc.status, exc.payload()

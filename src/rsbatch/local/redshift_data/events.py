@@ -1,7 +1,8 @@
 """EventBridge's view of the service: one status-change event per terminal statement.
 
 With ``WithEvent=True``, a statement reaching a terminal state publishes exactly one
-EventBridge-shaped event to the callables given to :meth:`Events.subscribe`.
+EventBridge-shaped event to the callables given to :meth:`Events.subscribe` (with the
+``sub-events`` fault, each sub-statement of a batch publishes one too, as it ends).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from rsbatch.local.redshift_data.models import RETENTION_SECONDS, Statement
+from rsbatch.local.redshift_data.models import RETENTION_SECONDS, Statement, Sub
 from rsbatch.local.redshift_data.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -42,6 +43,15 @@ class Events:
                 self._subscribers.remove(fn)
 
     def status_change(self, stmt: Statement, now: float) -> RedshiftEvent:
+        return self._event(stmt, stmt.id, stmt.query_id, stmt.status, stmt.result_rows, now)
+
+    def sub_status_change(self, stmt: Statement, sub: Sub, now: float) -> RedshiftEvent:
+        """The event of one ended sub-statement of a batch (``sub-events``): ``<id>:N``, same name."""
+        return self._event(stmt, sub.id, sub.query_id, sub.status, max(sub.result_rows, 0), now)
+
+    def _event(
+        self, stmt: Statement, statement_id: str, query_id: int, state: str, rows: int, now: float
+    ) -> RedshiftEvent:
         return {
             "version": "0",
             "id": str(uuid.uuid4()),
@@ -54,10 +64,10 @@ class Events:
             "detail": {
                 "principal": stmt.principal,
                 "statementName": stmt.name or "",
-                "statementId": stmt.id,
-                "redshiftQueryId": stmt.query_id,
-                "state": stmt.status,
-                "rows": stmt.result_rows,
+                "statementId": statement_id,
+                "redshiftQueryId": query_id,
+                "state": state,
+                "rows": rows,
                 "expireAt": int(now) + RETENTION_SECONDS,
             },
         }

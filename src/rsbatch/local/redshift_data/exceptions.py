@@ -7,6 +7,7 @@ codes below are the service's own, and the constructors word the messages as AWS
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 # The error codes of the redshift-data botocore model (plus the JSON 1.1 protocol's own).
@@ -16,6 +17,7 @@ ACTIVE_STATEMENTS_EXCEEDED = "ActiveStatementsExceededException"
 INTERNAL_SERVER = "InternalServerException"
 SERIALIZATION = "SerializationException"
 UNKNOWN_OPERATION = "UnknownOperationException"
+THROTTLING = "ThrottlingException"  # not in the model: AWS's common error, retried by botocore
 
 
 class ApiError(Exception):
@@ -71,6 +73,24 @@ def active_statements_exceeded(limit: int) -> ApiError:
     return ApiError(
         ACTIVE_STATEMENTS_EXCEEDED,
         f"The number of active statements exceeds the limit ({limit})",
+    )
+
+
+def throttling() -> ApiError:
+    return ApiError(THROTTLING, "Rate exceeded")
+
+
+def environmental_error(operation: str) -> ApiError:
+    """``ExecuteStatementException`` / ``BatchExecuteStatementException``: the model's faults
+    (``"fault": true``, "an environmental error"), answered before any statement exists.
+
+    The model requires a ``StatementId``; this one names no statement (nothing was created).
+    """
+    return ApiError(
+        f"{operation}Exception",
+        "The statement could not be run because of an environmental error",
+        500,
+        StatementId=str(uuid.uuid4()),
     )
 
 

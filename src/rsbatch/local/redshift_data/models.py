@@ -85,6 +85,15 @@ class Session:
     expires_at: float = 0.0
 
 
+@dataclass(frozen=True)
+class Lagged:
+    """What a lagging DescribeStatement shows until ``until``: the statement just before it ended."""
+
+    until: float
+    statement: dict[str, Any]
+    subs: dict[str, dict[str, Any]]  # by sub-statement id
+
+
 @dataclass(eq=False)
 class Statement:
     """An ExecuteStatement or BatchExecuteStatement, from submission to its terminal state."""
@@ -113,10 +122,32 @@ class Statement:
     finishing: bool = False  # past the point where a cancel can still change the outcome
     conn: Connection | None = None
     session: Session | None = None
+    conflict_at: int = 0  # the sub-statement (1-based) an injected conflict fails; 0: none
+    query_group: str | None = None  # the label of the last ``SET query_group`` it ran (None: reset)
+    lagged: Lagged | None = None  # describe-lag: the view DescribeStatement shows for a while
 
     @property
     def terminal(self) -> bool:
         return self.status in TERMINAL
+
+    def lagging(self, now: float) -> bool:
+        """DescribeStatement still shows the statement as it was before it ended."""
+        return self.lagged is not None and now < self.lagged.until
+
+    def lag(self, seconds: float, now: float) -> None:
+        """From now on, for ``seconds``, describe the statement as it is now (before it ends)."""
+        self.lagged = Lagged(
+            until=now + seconds,
+            statement=self.describe(),
+            subs={sub.id: self.describe_sub(sub) for sub in self.subs} if self.is_batch else {},
+        )
+
+    def seen(self, sub: Sub | None, now: float) -> dict[str, Any]:
+        """DescribeStatement of the statement (or of its ``sub``), lagging if it is meant to."""
+        lagged = self.lagged
+        if lagged is not None and now < lagged.until:
+            return dict(lagged.statement if sub is None else lagged.subs[sub.id])
+        return self.describe() if sub is None else self.describe_sub(sub)
 
     def set_status(self, status: str, now: float) -> None:
         self.status = status

@@ -2,14 +2,21 @@
 
 Every SQL passes through :func:`~rsbatch.local.dialect.to_postgres` first. A batch runs as
 one transaction (``ExecutionMode=TRANSACTION``: the failing sub-statement is FAILED with
-PostgreSQL's error, the later ones ABORTED, nothing is committed) or statement by statement
-(``AUTO_COMMIT``: each commits, later statements still run after a failure); ``:name``
-parameters are bound by psycopg. Connections run in UTC and each statement sees a fresh
-session (pooled connections are ``DISCARD ALL``-ed), unless it runs on a kept session.
+PostgreSQL's error, the later ones ABORTED, nothing is committed) at ``SERIALIZABLE``
+isolation, Redshift's only level, so concurrent batches that read and write the same tables
+fail as they would there (PostgreSQL's ``could not serialize access …``, SQLSTATE 40001, or a
+deadlock, 40P01, is the failing sub-statement's error); or statement by statement
+(``AUTO_COMMIT``: each commits at PostgreSQL's default isolation, later statements still run
+after a failure); ``:name`` parameters are bound by psycopg. A statement the ``conflict``
+fault chose fails with Redshift's error 1023 when its conflicting sub-statement starts.
+The label of a ``SET query_group`` is remembered on the statement. Connections run in UTC
+and each statement sees a fresh session (pooled connections are ``DISCARD ALL``-ed), unless
+it runs on a kept session.
 
 The runner moves a statement through PICKED and STARTED itself, and reports the end
-(status and error) through the ``on_end`` callback it is given: making a statement terminal,
-and telling subscribers, is not its business.
+(status and error) through the ``on_end`` callback it is given, and each sub-statement's end
+through ``on_sub_end``: making a statement terminal, and telling subscribers, is not its
+business.
 """
 
 from __future__ import annotations
@@ -25,7 +32,14 @@ from collections.abc import Callable
 import psycopg
 from psycopg.pq import TransactionStatus
 
-from rsbatch.local.dialect import UnsupportedSql, parameter_names, to_postgres, to_pyformat
+from rsbatch.local.dialect import (
+    UnsupportedSql,
+    parameter_names,
+    query_group_setting,
+    to_postgres,
+    to_pyformat,
+)
+from rsbatch.local.redshift_data.injected import SERIALIZABLE_VIOLATION
 from rsbatch.local.redshift_data.models import (
     ABORTED,
     FAILED,
@@ -47,11 +61,18 @@ log = logging.getLogger(__name__)
 OnEnd = Callable[[Statement, str, str | None], None]
 """Told ``(statement, terminal status, error)`` once a statement is over."""
 
+OnSubEnd = Callable[[Statement, Sub], None]
+"""Told ``(statement, sub-statement)`` once the runner has ended one of its sub-statements."""
+
 _SESSION_OPTIONS = "-c TimeZone=UTC"
 
 
 class _Cancelled(Exception):
     """The statement was cancelled while (or before) running a sub-statement."""
+
+
+class _Conflict(Exception):
+    """An injected serializable isolation violation (the ``conflict`` fault)."""
 
 
 def error_text(exc: BaseException) -> str:
@@ -168,12 +189,18 @@ class Runner:
     """Runs submitted statements; shares the emulator's condition for every state change."""
 
     def __init__(
-        self, warehouse: Warehouse, cond: threading.Condition, sessions: Sessions, on_end: OnEnd
+        self,
+        warehouse: Warehouse,
+        cond: threading.Condition,
+        sessions: Sessions,
+        on_end: OnEnd,
+        on_sub_end: OnSubEnd | None = None,
     ) -> None:
         self._warehouse = warehouse
         self._cond = cond
         self._sessions = sessions
         self._on_end = on_end
+        self._on_sub_end = on_sub_end
         self._query_ids = itertools.count(100001)
         self._workers: _Workers | None = None
         self._pool: _ConnectionPool | None = None
@@ -256,15 +283,15 @@ class Runner:
         first_failure: tuple[int, str] | None = None
         cancelled = False
         if transactional:
-            conn.execute("BEGIN")
+            conn.execute("BEGIN ISOLATION LEVEL SERIALIZABLE")  # Redshift's only isolation level
         for index, sub in enumerate(stmt.subs, start=1):
             try:
-                self._run_one(stmt, sub, conn, values)
+                self._run_one(stmt, index, sub, conn, values)
             except _Cancelled:
                 cancelled = True
                 break
-            except (UnsupportedSql, psycopg.Error) as exc:
-                self._end_sub(sub, FAILED, error_text(exc))
+            except (UnsupportedSql, psycopg.Error, _Conflict) as exc:
+                self._end_sub(stmt, sub, FAILED, error_text(exc))
                 first_failure = first_failure or (index, sub.error or "")
                 if transactional:
                     break
@@ -287,12 +314,17 @@ class Runner:
                 return FAILED, f"COMMIT failed with {error_text(exc)}"
         return FINISHED, None
 
-    def _run_one(self, stmt: Statement, sub: Sub, conn: Connection, values: dict[str, str]) -> None:
+    def _run_one(
+        self, stmt: Statement, index: int, sub: Sub, conn: Connection, values: dict[str, str]
+    ) -> None:
         with self._cond:
             if stmt.cancel_requested:
                 raise _Cancelled
             sub.query_id = stmt.query_id = next(self._query_ids)
             sub.set_status(STARTED, time.time())
+            conflict = stmt.conflict_at == index
+        if conflict:  # the sub-statements before it ran; in a transaction, they roll back
+            raise _Conflict(SERIALIZABLE_VIOLATION.format(pid=stmt.redshift_pid))
         started = time.monotonic_ns()
         try:
             self._execute(sub, conn, values)
@@ -301,12 +333,15 @@ class Runner:
                 cancelled = stmt.cancel_requested
             if not cancelled:
                 raise  # statement_timeout and the like: a failure, not a cancel
-            self._end_sub(sub, ABORTED, "ERROR: Query (cancelled on user's request)", started)
+            self._end_sub(stmt, sub, ABORTED, "ERROR: Query (cancelled on user's request)", started)
             raise _Cancelled from None
         except BaseException:
             sub.duration_ns = time.monotonic_ns() - started
             raise
-        self._end_sub(sub, FINISHED, None, started)
+        if (setting := query_group_setting(sub.sql)) is not None:
+            with self._cond:
+                stmt.query_group = setting.label
+        self._end_sub(stmt, sub, FINISHED, None, started)
 
     @staticmethod
     def _execute(sub: Sub, conn: Connection, values: dict[str, str]) -> None:
@@ -329,12 +364,14 @@ class Runner:
                 sub.result_rows = max(cur.rowcount, 0)
                 sub.result_size = 0
 
-    def _end_sub(self, sub: Sub, status: str, error: str | None, started: int = 0) -> None:
+    def _end_sub(self, stmt: Statement, sub: Sub, status: str, error: str | None, started: int = 0) -> None:
         with self._cond:
             if started:
                 sub.duration_ns = time.monotonic_ns() - started
             sub.set_status(status, time.time(), error)
             self._cond.notify_all()
+        if self._on_sub_end is not None:
+            self._on_sub_end(stmt, sub)
 
     @staticmethod
     def _rollback(conn: Connection) -> None:

@@ -4,6 +4,11 @@ The store is where a statement is created (the active-statements limit), found a
 (owner checks, ``<id>:N``), replayed by ClientToken, forgotten after the service's retention,
 and made terminal: :meth:`StatementStore.end` is what the runner calls when a statement is
 over, and it publishes the statement's event once the new status is visible.
+
+The warehouse faults that depend on a statement's life are applied here too: whether a new
+statement will conflict (``conflict``), the events of sub-statements (``sub-events``) and
+the view a lagging DescribeStatement keeps of a statement that has just ended
+(``describe-lag``). It also counts the peak of active statements.
 """
 
 from __future__ import annotations
@@ -14,9 +19,10 @@ import time
 import uuid
 from collections.abc import Iterator, Mapping
 
-from rsbatch.local.redshift_data.events import Events
+from rsbatch.local.redshift_data.events import Events, RedshiftEvent
 from rsbatch.local.redshift_data.exceptions import active_statements_exceeded, invalid, not_found
-from rsbatch.local.redshift_data.models import RETENTION_SECONDS, Statement, Sub
+from rsbatch.local.redshift_data.injected import CONFLICT_AT, InjectedFaults
+from rsbatch.local.redshift_data.models import RETENTION_SECONDS, TERMINAL, Statement, Sub
 from rsbatch.local.redshift_data.parsing import StatementRef, SubmitRequest
 from rsbatch.local.redshift_data.settings import Settings
 from rsbatch.local.warehouse import DEFAULT_DATABASE
@@ -28,14 +34,18 @@ CLIENT_TOKEN_TTL = 8 * 3600
 class StatementStore:
     """Statements by id and ClientTokens, both in creation order (the lock: the emulator's condition)."""
 
-    def __init__(self, cond: threading.Condition, events: Events, settings: Settings) -> None:
+    def __init__(
+        self, cond: threading.Condition, events: Events, settings: Settings, faults: InjectedFaults
+    ) -> None:
         self._cond = cond
         self._events = events
         self._settings = settings
+        self._faults = faults
         self._statements: dict[str, Statement] = {}
         self._tokens: dict[tuple[str, str], tuple[str, float]] = {}
         self._seq = itertools.count(1)
         self._active = 0  # statements not yet terminal
+        self._peak = 0  # the most statements ever active at once (since the last reset)
 
     def create(self, req: SubmitRequest, target: Mapping[str, str], principal: str, now: float) -> Statement:
         """A new SUBMITTED statement for ``req`` on ``target`` (lock held)."""
@@ -67,9 +77,27 @@ class StatementStore:
             created_at=now,
             updated_at=now,
         )
+        if self._faults.take_conflict(req.name):
+            stmt.conflict_at = min(CONFLICT_AT, len(subs))
         self._statements[statement_id] = stmt
         self._active += 1
+        self._peak = max(self._peak, self._active)
         return stmt
+
+    @property
+    def peak_active(self) -> int:
+        with self._cond:
+            return self._peak
+
+    def reset_peak_active(self) -> None:
+        """Count the peak afresh, from the statements active now."""
+        with self._cond:
+            self._peak = self._active
+
+    def get(self, statement_id: str) -> Statement:
+        """The statement with this id, whoever owns it; KeyError if unknown."""
+        with self._cond:
+            return self._statements[statement_id]
 
     def replay(self, principal: str, token: str | None, now: float) -> Statement | None:
         """The statement an earlier request with this ClientToken created, if still known (lock held)."""
@@ -133,14 +161,37 @@ class StatementStore:
                 1 for s in self._statements.values() if s.name is not None and s.name.startswith(prefix)
             )
 
+    def sub_ended(self, stmt: Statement, sub: Sub) -> None:
+        """A sub-statement of ``stmt`` has just ended: its event, with ``sub-events``."""
+        with self._cond:
+            event = self._sub_event(stmt, sub, time.time())
+        if event is not None:
+            self._events.publish(event)
+
+    def _sub_event(self, stmt: Statement, sub: Sub, now: float) -> RedshiftEvent | None:
+        if not (stmt.with_event and stmt.is_batch and self._faults.sub_events):
+            return None
+        return self._events.sub_status_change(stmt, sub, now)
+
     def end(self, stmt: Statement, status: str, error: str | None = None) -> None:
-        """Make ``stmt`` terminal (once) and publish its event after it is visible."""
+        """Make ``stmt`` terminal (once) and publish its event after it is visible.
+
+        The sub-statements it ends with it (ABORTED ones) publish theirs first (``sub-events``);
+        with ``describe-lag``, DescribeStatement keeps showing what it was until now for a while.
+        """
         with self._cond:
             now = time.time()
-            if not stmt.end(status, error, now):
+            if stmt.terminal:
                 return
+            ending = [sub for sub in stmt.subs if sub.status not in TERMINAL]
+            lag = self._faults.describe_lag
+            if lag > 0:
+                stmt.lag(lag, now)
+            stmt.end(status, error, now)
             self._active -= 1
             self._cond.notify_all()
-            event = self._events.status_change(stmt, now) if stmt.with_event else None
-        if event is not None:
+            events = [e for sub in ending if (e := self._sub_event(stmt, sub, now)) is not None]
+            if stmt.with_event:
+                events.append(self._events.status_change(stmt, now))
+        for event in events:
             self._events.publish(event)
