@@ -37,6 +37,7 @@ class RunOptions:
     session_keep_alive: int | None = None
     retries: int | None = None  # attempts of a batch that lost a conflict (the input's retry.max_attempts)
     retry_auto_commit: bool = False
+    retry_backoff: int | None = None  # the input's retry.backoff_seconds
     statement_timeout: int | None = None
     query_group: str | None = None
 
@@ -47,6 +48,8 @@ class RunOptions:
             retry["max_attempts"] = self.retries
         if self.retry_auto_commit:
             retry["auto_commit"] = True
+        if self.retry_backoff is not None:
+            retry["backoff_seconds"] = self.retry_backoff
         if retry:
             out["retry"] = retry
         if self.statement_timeout:

@@ -125,6 +125,7 @@ def batch_options(fn: F) -> F:
         max_rows: int | None,
         retries: int | None,
         retry_auto_commit: bool,
+        retry_backoff: int | None,
         statement_timeout: int | None,
         query_group: str | None,
         **kwargs: Any,
@@ -147,6 +148,7 @@ def batch_options(fn: F) -> F:
             session_keep_alive=session_keep_alive,
             retries=retries,
             retry_auto_commit=retry_auto_commit,
+            retry_backoff=retry_backoff,
             statement_timeout=statement_timeout,
             query_group=query_group,
         )
@@ -194,6 +196,13 @@ def batch_options(fn: F) -> F:
                 "--retry-auto-commit",
                 is_flag=True,
                 help="With --auto-commit: rerun from the statement that lost a conflict.",
+            ),
+            click.option(
+                "--retry-backoff",
+                type=click.IntRange(1, 3600),
+                metavar="S",
+                help="Durable wait before rerunning a batch that lost a conflict; doubles each time "
+                "(deployment default 30).",
             ),
             click.option(
                 "--statement-timeout",
