@@ -73,7 +73,7 @@ class Harness:
         expected_mart = self.rows(EXPECTED_MART) if mart is None else mart
         assert self.mart() == expected_mart
         assert self.stack.redshift is not None
-        assert self.stack.redshift.statements_named(report["run"]) == statements
+        assert self.stack.redshift.statements_named(report["run"]) == statements, report
         assert len(report["attempts"]) == statements
         self.nothing_waiting()
 
