@@ -27,7 +27,7 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-from bench import emulator_bench, model, report
+from bench import emulator_bench, model, report, retry_costs
 from bench.harness import Bench, BenchOptions, Measured, RunSpec, Started, progress, stdout_to
 
 DURATIONS = (5, 30, 120)
@@ -114,6 +114,7 @@ def main(argv: list[str] | None = None) -> int:
     scale: dict[str, Any] | None = None
     listener_ms: list[float] = []
     router_stats: dict[str, int] = {}
+    retries: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory(prefix="rsbatch-bench-") as tmp:
         home = Path(tmp)
         options = BenchOptions(home=home, interval_s=args.interval, fallback_timeout_s=10, fallback_cap_s=160)
@@ -133,6 +134,8 @@ def main(argv: list[str] | None = None) -> int:
                     "fallback_events_matched": stats.matched,
                     "fallback_events_dropped": stats.dropped,
                 }
+            progress("retry costs: a rerun after a conflict, a step retry")
+            retries = retry_costs.measure(bench.stack)
             if not args.skip_scale:
                 progress(f"scale: {scale_runs} callback runs of pg_sleep(1) at once")
                 scale = bench.scale(scale_runs, 1.0, deadline_s=240)
@@ -166,6 +169,7 @@ def main(argv: list[str] | None = None) -> int:
         },
         "runs": [m.to_json() for m in measured],
         "events": router_stats,
+        "retry_costs": retries,
         "emulator": [{"metric": a, "value": b, "note": c} for a, b, c in emulator_rows],
         "config": {
             "quick": args.quick,
@@ -199,6 +203,15 @@ def main(argv: list[str] | None = None) -> int:
             f"{scale['resume_latency_p99_ms']} ms, {scale['runs_per_second']} runs/s, "
             f"peak memory {scale['peak_memory_mb']} MB (PSS, bench + PostgreSQL)"
         )
+    print()
+    print("What a retry costs (durable operations and invocations, against a healthy run)")
+    print(
+        "\n".join(
+            f"  {r['case']:<24} {r['status']:<9} attempts {r['attempts']}  ops {r['durable_operations']} "
+            f"(+{r['added_operations']})  invocations {r['invocations']} (+{r['added_invocations']})"
+            for r in retries
+        )
+    )
     print()
     print("Targets")
     for t in results["targets"]:
