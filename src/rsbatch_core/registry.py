@@ -46,22 +46,11 @@ class RunRegistry:
         The same key from another execution is a conflict: resuming someone else's callback
         would lose this run's resume.
         """
-        now = utcnow()
-        item = record.model_copy(
-            update={
-                "created_at": now,
-                "updated_at": now,
-                "expires_at": int((now + self._retention).timestamp()),
-            }
-        )
-        try:
-            self._table.put_item(Item=_to_item(item), ConditionExpression=Attr("run_key").not_exists())
-        except ClientError as exc:
-            if not _conditional_failed(exc):
-                raise
-            existing = self.get(record.run_key)
-            if existing is None or existing.execution_arn != record.execution_arn:
-                raise RunConflictError(f"run key {record.run_key} belongs to another execution") from None
+        if self._put_new(record):
+            return
+        existing = self.get(record.run_key)
+        if existing is None or existing.execution_arn != record.execution_arn:
+            raise RunConflictError(f"run key {record.run_key} belongs to another execution") from None
 
     def refuse(self, record: RunRecord) -> None:
         """Record a run whose input the function refused (it never submitted anything), FAILED.
@@ -69,20 +58,20 @@ class RunRegistry:
         `rsbatch start` returns before the function reads its input; this item is how `show`
         and `runs` learn why the run failed. An existing item is left alone.
         """
+        self._put_new(record.model_copy(update={"status": RunStatus.FAILED}))
+
+    def _put_new(self, record: RunRecord) -> bool:
+        """Create the item, timestamped, with its TTL; False when the key already exists."""
         now = utcnow()
-        item = record.model_copy(
-            update={
-                "status": RunStatus.FAILED,
-                "created_at": now,
-                "updated_at": now,
-                "expires_at": int((now + self._retention).timestamp()),
-            }
-        )
+        expires = int((now + self._retention).timestamp())
+        item = record.model_copy(update={"created_at": now, "updated_at": now, "expires_at": expires})
         try:
             self._table.put_item(Item=_to_item(item), ConditionExpression=Attr("run_key").not_exists())
         except ClientError as exc:
             if not _conditional_failed(exc):
                 raise
+            return False
+        return True
 
     def set_statement(self, run_key: str, statement_id: str) -> None:
         self._update(run_key, {"statement_id": statement_id})
