@@ -6,9 +6,11 @@ import json
 from typing import Any
 
 import pytest
+from aws_lambda_powertools.metrics import EphemeralMetrics
 
+from rsbatch_core import observability
 from rsbatch_core.models import ResumedBy, RunStatus, RunSummary
-from rsbatch_core.observability import metrics, record_finished
+from rsbatch_core.observability import NAMESPACE, SERVICE, record_finished
 
 
 def emitted(out: str) -> list[dict[str, Any]]:
@@ -26,7 +28,13 @@ def summary(status: RunStatus, resumed_by: ResumedBy) -> RunSummary:
     )
 
 
-def test_failed_run_metric_has_only_the_service_dimension(capsys: pytest.CaptureFixture[str]) -> None:
+def test_failed_run_metric_has_only_the_service_dimension(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A metrics set of this test's own: durable runs of other tests in this worker may still be
+    # finishing on their runner's threads and flushing the shared one.
+    metrics = EphemeralMetrics(namespace=NAMESPACE, service=SERVICE)  # shares no buffer
+    monkeypatch.setattr(observability, "metrics", metrics)
     metrics.clear_metrics()
     record_finished(summary(RunStatus.FAILED, ResumedBy.POLL), resume_latency_ms=1234.5)
     metrics.flush_metrics()
