@@ -113,6 +113,69 @@ def parse_faults(spec: str) -> Faults:
         raise BadInputError(str(exc)) from None
 
 
+#: The batch's own options, on `run` and `start` alike (in --help order).
+BATCH_OPTIONS = [
+    click.option(
+        "--param",
+        "params",
+        multiple=True,
+        metavar="NAME=VALUE",
+        help="Bind :NAME in the SQL (repeatable); bound by Redshift, never pasted in.",
+    ),
+    click.option(
+        "--auto-commit",
+        is_flag=True,
+        help="Commit each statement on its own (e.g. for VACUUM) instead of one transaction.",
+    ),
+    click.option(
+        "--session-keep-alive",
+        type=click.IntRange(1, 86_400),
+        metavar="S",
+        help="Chains: one Redshift session along the batches (temp tables carry over).",
+    ),
+    click.option(
+        "--max-rows",
+        type=click.IntRange(0, 1000),
+        help="Rows of the last statement's result to keep in the summary (default 100).",
+    ),
+    click.option(
+        "--callback-timeout",
+        type=click.IntRange(1, 86_400),
+        help="Seconds per round of waiting before checking the statement directly.",
+    ),
+    click.option(
+        "--retries",
+        type=click.IntRange(1, 10),
+        metavar="N",
+        help="Attempts of a batch that loses a serializable-isolation conflict (deployment "
+        "default 3; 1 = never rerun).",
+    ),
+    click.option(
+        "--retry-auto-commit",
+        is_flag=True,
+        help="With --auto-commit: rerun from the statement that lost a conflict.",
+    ),
+    click.option(
+        "--retry-backoff",
+        type=click.IntRange(1, 3600),
+        metavar="S",
+        help="Durable wait before rerunning a batch that lost a conflict; doubles each time "
+        "(deployment default 30).",
+    ),
+    click.option(
+        "--statement-timeout",
+        type=click.IntRange(1, 86_400),
+        metavar="S",
+        help="Redshift's statement_timeout for the batch (SET statement_timeout).",
+    ),
+    click.option(
+        "--query-group",
+        metavar="NAME",
+        help="WLM query group for the batch (SET query_group): letters, digits, _ . - (≤ 30).",
+    ),
+]
+
+
 def batch_options(fn: F) -> F:
     """Options of the batch itself, shared by `run` and `start`: the command gets one `options`."""
 
@@ -155,68 +218,7 @@ def batch_options(fn: F) -> F:
         return fn(*args, options=options, **kwargs)
 
     wrapped: Any = with_options
-    for option in reversed(
-        [
-            click.option(
-                "--param",
-                "params",
-                multiple=True,
-                metavar="NAME=VALUE",
-                help="Bind :NAME in the SQL (repeatable); bound by Redshift, never pasted in.",
-            ),
-            click.option(
-                "--auto-commit",
-                is_flag=True,
-                help="Commit each statement on its own (e.g. for VACUUM) instead of one transaction.",
-            ),
-            click.option(
-                "--session-keep-alive",
-                type=click.IntRange(1, 86_400),
-                metavar="S",
-                help="Chains: one Redshift session along the batches (temp tables carry over).",
-            ),
-            click.option(
-                "--max-rows",
-                type=click.IntRange(0, 1000),
-                help="Rows of the last statement's result to keep in the summary (default 100).",
-            ),
-            click.option(
-                "--callback-timeout",
-                type=click.IntRange(1, 86_400),
-                help="Seconds per round of waiting before checking the statement directly.",
-            ),
-            click.option(
-                "--retries",
-                type=click.IntRange(1, 10),
-                metavar="N",
-                help="Attempts of a batch that loses a serializable-isolation conflict (deployment "
-                "default 3; 1 = never rerun).",
-            ),
-            click.option(
-                "--retry-auto-commit",
-                is_flag=True,
-                help="With --auto-commit: rerun from the statement that lost a conflict.",
-            ),
-            click.option(
-                "--retry-backoff",
-                type=click.IntRange(1, 3600),
-                metavar="S",
-                help="Durable wait before rerunning a batch that lost a conflict; doubles each time "
-                "(deployment default 30).",
-            ),
-            click.option(
-                "--statement-timeout",
-                type=click.IntRange(1, 86_400),
-                metavar="S",
-                help="Redshift's statement_timeout for the batch (SET statement_timeout).",
-            ),
-            click.option(
-                "--query-group",
-                metavar="NAME",
-                help="WLM query group for the batch (SET query_group): letters, digits, _ . - (≤ 30).",
-            ),
-        ]
-    ):
+    for option in reversed(BATCH_OPTIONS):
         wrapped = option(wrapped)
     return cast(F, wrapped)
 
