@@ -102,7 +102,10 @@ def main() -> None:
 
 #: The local stack's fault knobs (events and Lambdas): the same option on `run --local` and `local up`.
 events_option = click.option(
-    "--events", default="", metavar="SPEC", help=f"Local faults (events and Lambdas): {FAULTS_HELP}."
+    "--events",
+    default="",
+    metavar="SPEC",
+    help=f"Local faults (events, Lambdas, the warehouse): {FAULTS_HELP}.",
 )
 
 
