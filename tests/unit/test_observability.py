@@ -34,6 +34,8 @@ def test_failed_run_metric_has_only_the_service_dimension(
     # A metrics set of this test's own: durable runs of other tests in this worker may still be
     # finishing on their runner's threads and flushing the shared one.
     metrics = EphemeralMetrics(namespace=NAMESPACE, service=SERVICE)  # shares no buffer
+    # A session-scoped local stack in this worker switches EMF off until the session ends.
+    monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", "false")
     monkeypatch.setattr(observability, "metrics", metrics)
     metrics.clear_metrics()
     record_finished(summary(RunStatus.FAILED, ResumedBy.POLL), resume_latency_ms=1234.5)
