@@ -92,12 +92,17 @@ def perform(
     try:
         description = dict(redshift.describe(record.statement_id))
     except ClientError as exc:
-        if error_code(exc) not in ("ResourceNotFoundException", "ValidationException"):
+        if not _statement_gone(exc):
             raise
         gone = f"Redshift no longer knows statement {record.statement_id} (statements are kept 24 h)"
         return {"run": record.run_key, "statement": None, "note": gone}
     description.pop("ResponseMetadata", None)
     return {"run": record.run_key, "statement": json.loads(json.dumps(_bounded(description), default=str))}
+
+
+def _statement_gone(exc: ClientError) -> bool:
+    """The Data API no longer knows the statement (it keeps them 24 h): not an error of ours."""
+    return error_code(exc) in ("ResourceNotFoundException", "ValidationException")
 
 
 def _bounded(description: dict[str, Any]) -> dict[str, Any]:
@@ -147,7 +152,7 @@ def _relay(redshift: StatementApi, sender: CallbackSink, record: RunRecord, dry_
     try:
         redshift_record = RedshiftRecord.from_description(redshift.describe(statement_id))
     except ClientError as exc:
-        if error_code(exc) not in ("ResourceNotFoundException", "ValidationException"):
+        if not _statement_gone(exc):
             raise
         # Kept 24 h by the Data API: the run's own finish step will see it is gone and fail the run.
         payload = CallbackPayload(decided_by=DecidedBy.RECONCILE, statement_id=statement_id)

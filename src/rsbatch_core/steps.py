@@ -203,8 +203,9 @@ def finish_batch(
     else the summary, with `"rerun": True` when the batch lost a conflict and runs again.
     """
     with plan.policy.attempt(ctx.attempt):
-        description = services.redshift.describe(statement_id)
-        if not resumption.is_verdict and not is_terminal(description):
+        if resumption.is_verdict:
+            description = services.redshift.describe(statement_id)
+        else:  # one describe when it has ended (the usual case), long polls while it has not
             description = services.redshift.wait_terminal(statement_id, WAKE_UP_GRACE_SECONDS)
             if not is_terminal(description):
                 logger.info("woken up, but the statement still runs: waiting again")
