@@ -23,8 +23,10 @@ import binascii
 import re
 from collections.abc import Mapping
 from datetime import datetime
+from functools import cache
 from typing import Any
 
+from botocore.loaders import Loader
 from botocore.model import ListShape, MapShape, OperationModel, Shape, StructureShape
 
 #: Keys every JSON error body may carry besides the error shape's members: botocore's JSON
@@ -44,6 +46,18 @@ def _pattern(shape: Shape) -> re.Pattern[str] | None:
         return re.compile(pattern)
     except re.error:  # a Java-only construct: not checkable here, so not checked
         return None
+
+
+@cache
+def _raw_shapes(service: str) -> dict[str, Any]:
+    """The model's shapes as JSON: botocore's Shape drops keys it does not use, ``fault`` among them."""
+    shapes: dict[str, Any] = Loader().load_service_model(service, "service-2")["shapes"]
+    return shapes
+
+
+def is_fault(operation: OperationModel, code: str) -> bool:
+    """True when the model marks the error ``"fault": true`` (the service's fault, not the caller's)."""
+    return bool(_raw_shapes(operation.service_model.service_name).get(code, {}).get("fault"))
 
 
 def _timestamp_format(shape: Shape, default: str) -> str:
@@ -252,10 +266,51 @@ def error_violations(
         declared = shape.metadata.get("error", {}).get("httpStatusCode")
         if declared is not None and declared != status:
             checker.fail(path, f"HTTP {status}, the model says {declared}")
-        if shape.metadata.get("fault") and status < 500:
+        if is_fault(operation, code) and status < 500:
             checker.fail(path, f"a server fault answered with HTTP {status}")
         assert isinstance(shape, StructureShape)
         checker._check_structure(shape, body, path, extra=_ERROR_ENVELOPE)
     elif code not in also_allowed:
         checker.fail(path, f"{code!r} is not an error the model lists for {operation.name}: {sorted(errors)}")
+    return checker.problems
+
+
+class RequestChecker(ShapeChecker):
+    """The same walk over a request's *parameters* (Python values, before serialization).
+
+    botocore's own ParamValidator checks types, required members, lengths and ranges, but
+    neither ``enum`` nor ``pattern``: AWS refuses those server-side, so a test against a stub
+    would never see them. This checker adds them.
+    """
+
+    def _check_structure(
+        self, shape: Shape, value: Any, path: str, extra: frozenset[str] = frozenset()
+    ) -> None:
+        assert isinstance(shape, StructureShape)
+        if not isinstance(value, dict):
+            self.fail(path, f"expected a dict ({shape.name}), got {type(value).__name__}")
+            return
+        for key, item in value.items():
+            member = shape.members.get(key)
+            if member is None:
+                self.fail(f"{path}.{key}", f"not a member of {shape.name}")
+            elif item is not None:
+                self.check(member, item, f"{path}.{key}")
+
+    def _check_blob(self, shape: Shape, value: Any, path: str) -> None:
+        if not isinstance(value, (bytes, bytearray, str)) and not hasattr(value, "read"):
+            self.fail(path, f"expected bytes ({shape.name}), got {type(value).__name__}")
+
+    def _check_timestamp(self, shape: Shape, value: Any, path: str) -> None:
+        if not isinstance(value, (datetime, str, int, float)):
+            self.fail(path, f"expected a timestamp ({shape.name}), got {type(value).__name__}")
+
+
+def request_violations(operation: OperationModel, params: Mapping[str, Any]) -> list[str]:
+    """Every way request parameters break the input shape, enums and patterns included."""
+    checker = RequestChecker()
+    if operation.input_shape is not None:
+        checker.check(operation.input_shape, dict(params), operation.name)
+    elif params:
+        checker.fail(operation.name, f"the model takes no input, got {sorted(params)}")
     return checker.problems
