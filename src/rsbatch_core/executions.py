@@ -14,7 +14,8 @@ from botocore.exceptions import ClientError
 
 from rsbatch_core.classify import error_code
 
-#: GetDurableExecution's Status enum (botocore's lambda model): every value but RUNNING is an end.
+#: The ends among GetDurableExecution's Status values (botocore's lambda model). RUNNING, PAUSING and
+#: PAUSED can still resume; DELETING soon answers ResourceNotFoundException (None below).
 ENDED = frozenset({"SUCCEEDED", "FAILED", "TIMED_OUT", "STOPPED"})
 
 

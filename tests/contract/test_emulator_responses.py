@@ -28,30 +28,11 @@ from rsbatch.local.redshift_data import RedshiftDataEmulator
 from rsbatch.local.redshift_data.parsing import PARSERS
 from rsbatch.local.warehouse import Warehouse
 from tests.contract.conftest import service_model
+from tests.contract.documented import COMMON_ERRORS, JSON_PROTOCOL_ERRORS
 from tests.contract.shapes import error_code_of, error_violations, output_violations
 
-#: Errors every operation of the Data API may answer besides its own, from the API
-#: Reference's "Common Errors" page
-#: (https://docs.aws.amazon.com/redshift-data/latest/APIReference/CommonErrors.html), plus the
-#: JSON 1.1 protocol's own refusals of a body it cannot read (SerializationException) or a
-#: target it does not serve (UnknownOperationException).
-COMMON_ERRORS = frozenset(
-    {
-        "AccessDeniedException",
-        "IncompleteSignature",
-        "InternalFailure",
-        "InvalidAction",
-        "InvalidClientTokenId",
-        "NotAuthorized",
-        "OptInRequired",
-        "RequestExpired",
-        "ServiceUnavailable",
-        "ThrottlingException",
-        "ValidationError",
-        "SerializationException",
-        "UnknownOperationException",
-    }
-)
+#: What the Data API may answer besides an operation's own errors.
+ALSO_ALLOWED = COMMON_ERRORS | JSON_PROTOCOL_ERRORS
 
 TYPED_SELECT = (
     "select 7::int4 as i, 2.5::float8 as d, true as b, null::text as n, 'x'::text as s, "
@@ -251,7 +232,7 @@ def test_errors_are_the_operations_own(operation: str, exchanges: dict[str, list
     model = service_model("redshift-data").operation_model(operation)
     failed = [e for e in exchanges.get(operation, []) if e.status != 200]
     problems = [
-        p for e in failed for p in error_violations(model, e.status, e.body, also_allowed=COMMON_ERRORS)
+        p for e in failed for p in error_violations(model, e.status, e.body, also_allowed=ALSO_ALLOWED)
     ]
     assert problems == []
 

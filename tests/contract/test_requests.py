@@ -33,6 +33,7 @@ from rsbatch_core.registry import RunConflictError, RunRegistry
 from rsbatch_core.settings import RedshiftTarget
 from rsbatch_core.sqlfile import MAX_SQL_BYTES, parse_batch
 from rsbatch_core.sqlsource import SqlSource
+from tests.contract.documented import S3_ERRORS
 from tests.contract.stubs import ModelStub
 
 STATEMENT = "dd2e1ec9-2ee3-49a0-819f-905fa7d75a4a"
@@ -42,12 +43,6 @@ FUNCTION = "arn:aws:lambda:us-east-1:123456789012:function:rsbatch-durable:live"
 EXECUTION = (
     "arn:aws:lambda:us-east-1:123456789012:function:rsbatch-durable:1/durable-execution/run-1/0f1e2d3c"
 )
-
-#: S3 error codes GetObject answers that its model does not list: "Error responses — List of
-#: error codes" (https://docs.aws.amazon.com/AmazonS3/latest/API/ErrorResponses.html#ErrorCodeList).
-#: "404" is the code botocore gives an S3 error without a body (botocore/parsers.py,
-#: RestXMLParser._do_error_parse), as a HEAD or a ranged read of a missing object may be.
-S3_DOCUMENTED = ("InvalidRange", "NoSuchBucket", "404")
 
 
 def client(service: str) -> Any:
@@ -389,7 +384,7 @@ def test_s3_sql_is_one_ranged_read_within_redshifts_limit() -> None:
 def test_a_missing_s3_object_is_bad_input(code: str, status: int) -> None:
     source, s3 = s3_source()
     with ModelStub(s3) as stub:
-        stub.error("get_object", code, status, documented=S3_DOCUMENTED)
+        stub.error("get_object", code, status, documented=S3_ERRORS)
         with pytest.raises(SqlFileError, match="no such object"):
             source.load("s3://my-sql/batches/a.sql")
 
@@ -398,7 +393,7 @@ def test_an_empty_s3_object_is_an_empty_batch() -> None:
     """A ranged GET of an empty object answers InvalidRange (416)."""
     source, s3 = s3_source()
     with ModelStub(s3) as stub:
-        stub.error("get_object", "InvalidRange", 416, documented=S3_DOCUMENTED)
+        stub.error("get_object", "InvalidRange", 416, documented=S3_ERRORS)
         with pytest.raises(SqlFileError):  # an empty batch is refused by the batch rules, by name
             source.load("s3://my-sql/batches/a.sql").statements  # noqa: B018
 
