@@ -30,7 +30,7 @@ from aws_durable_execution_sdk_python_testing.web.routes import (
     Route,
     Router,
 )
-from aws_durable_execution_sdk_python_testing.web.server import WebServer, WebServiceConfig
+from aws_durable_execution_sdk_python_testing.web.server import RequestHandler, WebServer, WebServiceConfig
 
 ACCOUNT_ID = "123456789012"
 #: A synchronous invoke waits this long, like Lambda's maximum invocation time.
@@ -91,6 +91,20 @@ class InvokeHandler(EndpointHandler):
         return HTTPResponse(200, response_headers, result if isinstance(result, dict) else {"result": result})
 
 
+class AwsErrorRequestHandler(RequestHandler):
+    """Lambda names an error's code in the ``x-amzn-ErrorType`` header, which is where botocore's
+    rest-json parser reads it; the SDK's server writes it only as the body's ``Type``, so boto3
+    saw codes like "404" (tests/contract/test_local_lambda_responses.py)."""
+
+    def _send_response(self, response: HTTPResponse) -> None:
+        code = response.body.get("Type") if response.status_code >= 400 else None
+        if isinstance(code, str) and "x-amzn-ErrorType" not in response.headers:
+            response = HTTPResponse(
+                response.status_code, {**response.headers, "x-amzn-ErrorType": code}, response.body
+            )
+        super()._send_response(response)
+
+
 class LocalLambdaServer(WebServer):
     """The SDK's web server plus our Invoke route."""
 
@@ -101,6 +115,7 @@ class LocalLambdaServer(WebServer):
         self._runtime = runtime
         super().__init__(config=config, executor=runtime.executor)
         self.router = Router([InvokeRoute, *DEFAULT_ROUTE_TYPES])
+        self.RequestHandlerClass = AwsErrorRequestHandler
 
     def _create_endpoint_handlers(self) -> dict[type[Route], EndpointHandler]:
         handlers: dict[type[Route], EndpointHandler] = super()._create_endpoint_handlers()
