@@ -9,10 +9,13 @@ the parameter sets in ``cfn.SCENARIOS``. Least privilege is in test_iam.py.
 from __future__ import annotations
 
 import json
+import re
+from typing import Any
 
 import pytest
 
 from tests.infrastructure.cfn import (
+    ROOT,
     SCENARIOS,
     SECRET,
     STATUS_RULE_PATTERN,
@@ -351,3 +354,182 @@ def test_every_settings_parameter_has_the_bounds_the_function_accepts() -> None:
                 Settings.from_env({**base, var: str(value)})
         checked += 1
     assert checked >= 7  # the timeouts, retention and every retry budget
+
+
+# ---------------------------------------------------------------- every bounded parameter
+
+#: Number parameters whose bounds the settings model enforces (the test above checks them).
+SETTINGS_BOUNDED = {
+    "CallbackTimeoutSeconds",
+    "ExecutionTimeoutSeconds",
+    "BatchMaxAttempts",
+    "BatchBackoffSeconds",
+    "TransientRetrySeconds",
+    "CapacityRetrySeconds",
+    "StatementTimeoutSeconds",
+}
+
+#: String parameters sent to AWS as a request member: (service, operation, member) of
+#: botocore's model, and values at the edges of both sides' rules.
+SENT_AS = {
+    "RedshiftWorkgroupName": (
+        ("redshift-data", "BatchExecuteStatement", "WorkgroupName"),
+        ["abc", "a" * 63, "a" * 64, "ab", "a-b"],
+    ),
+    "RedshiftClusterIdentifier": (
+        ("redshift-data", "BatchExecuteStatement", "ClusterIdentifier"),
+        ["a", "a" * 63, "a" * 64, "a-", "a--b", "a-b", "1a"],
+    ),
+    "ScheduleExpression": (
+        ("scheduler", "CreateSchedule", "ScheduleExpression"),
+        ["rate(1 hour)", "cron(" + "1 " * 126 + ")", "cron(" + "1 " * 127 + ")"],
+    ),
+}
+
+#: Bounded by the template alone: the model of the call they feed has no bound to agree with
+#: (DbUser, Database and SecretArn are unconstrained strings in redshift-data's model; an SNS
+#: e-mail endpoint and an S3 key prefix are free text), or they are read by rsbatch code
+#: checked in ``test_string_parameters_agree_with_the_code_that_reads_them``.
+TEMPLATE_ONLY = {"RedshiftDbUser", "RedshiftDatabase", "RedshiftSecretArn", "AlarmEmail", "SqlPrefix"}
+
+
+def template_accepts(spec: dict[str, Any], value: str) -> bool:
+    """CloudFormation's parameter constraints: AllowedPattern (whole value), lengths, AllowedValues."""
+    if "AllowedValues" in spec and value not in [str(v) for v in spec["AllowedValues"]]:
+        return False
+    if not int(spec.get("MinLength", 0)) <= len(value) <= int(spec.get("MaxLength", 1 << 30)):
+        return False
+    pattern = spec.get("AllowedPattern")
+    return pattern is None or re.fullmatch(pattern, value) is not None
+
+
+def model_member(service: str, operation: str, member: str) -> Any:
+    import botocore.session
+
+    model = botocore.session.get_session().get_service_model(service).operation_model(operation)
+    return model.input_shape.members[member]
+
+
+def test_every_bounded_parameter_is_checked_against_what_reads_it() -> None:
+    bounds = ("MinValue", "MaxValue", "AllowedPattern", "AllowedValues", "MinLength", "MaxLength")
+    bounded = {name for name, spec in raw_template()["Parameters"].items() if set(spec) & set(bounds)}
+    checked = SETTINGS_BOUNDED | set(SENT_AS) | TEMPLATE_ONLY | set(READ_BY_CODE) | set(AWS_BOUNDS)
+    assert sorted(bounded - checked) == []
+    assert sorted(checked - bounded) == []
+
+
+@pytest.mark.parametrize("name", sorted(SENT_AS))
+def test_string_parameters_are_values_the_model_accepts(name: str) -> None:
+    from tests.contract.shapes import RequestChecker
+
+    (service, operation, member), samples = SENT_AS[name]
+    shape = model_member(service, operation, member)
+    spec = raw_template()["Parameters"][name]
+    for value in samples:
+        checker = RequestChecker()
+        checker.check(shape, value, member)
+        # Stricter than the model is fine; looser would fail at deployment or at the first call.
+        assert not template_accepts(spec, value) or checker.problems == [], (name, value, checker.problems)
+
+
+def _durable_config(member: str) -> tuple[int, int]:
+    import botocore.session
+
+    shape = (
+        botocore.session.get_session().get_service_model("lambda").shape_for("DurableConfig").members[member]
+    )
+    return int(shape.metadata["min"]), int(shape.metadata["max"])
+
+
+def _log_retention_days() -> list[int]:
+    import botocore.session
+
+    days = botocore.session.get_session().get_service_model("logs").shape_for("Days")
+    listed = days.documentation.split("Possible values are:")[1].split(".")[0]
+    return [int(n) for n in re.findall(r"\d+", listed)]
+
+
+def _lambda_architectures() -> list[str]:
+    import botocore.session
+
+    return list(botocore.session.get_session().get_service_model("lambda").shape_for("Architecture").enum)
+
+
+#: Parameters passed to AWS as-is, and what botocore's model says they may be.
+AWS_BOUNDS: dict[str, Any] = {
+    "ExecutionTimeoutSeconds": lambda spec: (
+        (spec["MinValue"], spec["MaxValue"]) == _durable_config("ExecutionTimeout")
+    ),
+    "RetentionPeriodInDays": lambda spec: (
+        (spec["MinValue"], spec["MaxValue"]) == _durable_config("RetentionPeriodInDays")
+    ),
+    "LogRetentionInDays": lambda spec: spec["AllowedValues"] == _log_retention_days(),
+    "Architecture": lambda spec: spec["AllowedValues"] == _lambda_architectures(),
+}
+
+
+@pytest.mark.parametrize("name", sorted(AWS_BOUNDS))
+def test_parameters_passed_to_aws_have_its_bounds(name: str) -> None:
+    assert AWS_BOUNDS[name](raw_template()["Parameters"][name])
+
+
+def _query_group(value: str) -> bool:
+    from rsbatch_core.errors import SettingsError
+    from rsbatch_core.settings import Settings
+
+    try:
+        Settings.from_env({"RSBATCH_TABLE": "runs", "RSBATCH_QUERY_GROUP": value})
+    except SettingsError:
+        return False
+    return True
+
+
+def _retry_patterns(value: str) -> bool:
+    from rsbatch_core.errors import SettingsError
+    from rsbatch_core.settings import Settings
+
+    try:
+        Settings.from_env({"RSBATCH_TABLE": "runs", "RSBATCH_RETRY_SQL_PATTERNS": value})
+    except SettingsError:
+        return False
+    return True
+
+
+def _sql_bucket(value: str) -> bool:
+    from rsbatch_core.errors import SqlFileError
+    from rsbatch_core.sqlsource import SqlSource
+
+    try:
+        SqlSource(root=ROOT, bucket=value).check_s3_uri(f"s3://{value}/a.sql")
+    except SqlFileError:
+        return False
+    return True
+
+
+def _schedule_sql_file(value: str) -> bool:
+    from pydantic import ValidationError
+
+    from rsbatch_core.models import RunRequest
+
+    try:
+        RunRequest.model_validate({"sql_file": value})
+    except ValidationError:
+        return False
+    return True
+
+
+#: String parameters rsbatch's own code reads, with the check it applies and edge values.
+READ_BY_CODE: dict[str, tuple[Any, list[str]]] = {
+    "QueryGroup": (_query_group, ["etl", "a" * 30, "a" * 31, "a b", "x.y-z_1"]),
+    "RetrySqlPatterns": (_retry_patterns, ["[]", '["lock wait timeout"]', "[1", "[ ]"]),
+    "SqlBucket": (_sql_bucket, ["my-sql", "a" * 63, "a" * 64, "ab", "my.sql", "-ab"]),
+    "ScheduleSqlFile": (_schedule_sql_file, ["query.sql", "nightly/refresh.sql", "a" * 1100 + ".sql"]),
+}
+
+
+@pytest.mark.parametrize("name", sorted(READ_BY_CODE))
+def test_string_parameters_agree_with_the_code_that_reads_them(name: str) -> None:
+    accepts, samples = READ_BY_CODE[name]
+    spec = raw_template()["Parameters"][name]
+    for value in samples:
+        assert not template_accepts(spec, value) or accepts(value), (name, value)
