@@ -119,7 +119,7 @@ def _scenario(client: Any, emulator: RedshiftDataEmulator) -> None:
     # A failing statement, and a cancelled one.
     failed = client.execute_statement(Sql="select * from no_such_table", **target)
     wait_terminal(client, failed["Id"])
-    sleeping = client.execute_statement(Sql="select pg_sleep(20)", **target)
+    sleeping = client.execute_statement(Sql="select pg_sleep(3)", **target)
     client.cancel_statement(Id=sleeping["Id"])
     wait_terminal(client, sleeping["Id"])
     # ListStatements over two pages, and filtered.
