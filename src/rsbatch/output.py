@@ -83,5 +83,5 @@ def results(kept: Sequence[ResultRows]) -> str:
         if result.columns:
             blocks.append(f"{title}{more}\n{table(result.columns, result.rows)}")
         else:  # over the run's budget: only its row count was kept
-            blocks.append(f"{title}: {result.total_rows} rows, none kept (--max-rows / size budget)")
+            blocks.append(f"{title}: {result.total_rows} row(s), none kept (--max-rows / size budget)")
     return "\n".join(blocks)

@@ -43,5 +43,5 @@ def test_results_are_shown_per_statement_with_what_was_cut() -> None:
         "result of statement 3 (first 1 of 3)",
         "A  B",
         "x",
-        "result of statement 4: 7 rows, none kept (--max-rows / size budget)",
+        "result of statement 4: 7 row(s), none kept (--max-rows / size budget)",
     ]
