@@ -139,7 +139,7 @@ def test_a_client_token_names_one_request(
         "WorkgroupName": WG,
     }
     first = redshift_data.batch_execute_statement(**request)["Id"]
-    changed = [
+    changed: list[dict[str, Any]] = [
         {"Sqls": ["INSERT INTO token_meta VALUES (:v)", "SELECT 1"]},
         {"Parameters": [{"name": "v", "value": "2"}]},
         {"WorkgroupName": "other-wg"},
