@@ -116,7 +116,7 @@ def _client(endpoint: str, pool: int) -> Any:
 def _submit_and_wait(client: Any, sql: str) -> float:
     """Seconds from ExecuteStatement to a FINISHED DescribeStatement (long poll)."""
     started = time.perf_counter()
-    statement_id = client.execute_statement(Sql=sql, Database="dev")["Id"]
+    statement_id = client.execute_statement(Sql=sql, Database="dev", WorkgroupName="local")["Id"]
     while True:
         status = client.describe_statement(Id=statement_id, WaitTimeSeconds=10)["Status"]
         if status in TERMINAL:

@@ -40,9 +40,15 @@ class RunOptions:
     retry_backoff: int | None = None  # the input's retry.backoff_seconds
     statement_timeout: int | None = None
     query_group: str | None = None
+    results: str = "last"  # "all": keep the rows of every statement that returned rows
+    result_format: str = "JSON"  # "CSV": submit with ResultFormat=CSV, read with GetStatementResultV2
 
     def payload(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
+        if self.results != "last":
+            out["results"] = self.results
+        if self.result_format != "JSON":
+            out["result_format"] = self.result_format
         retry: dict[str, Any] = {}
         if self.retries is not None:
             retry["max_attempts"] = self.retries

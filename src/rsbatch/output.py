@@ -11,6 +11,8 @@ from typing import Any
 
 import click
 
+from rsbatch_core.models import ResultRows
+
 _COLOURS = {"SUCCEEDED": "green", "FINISHED": "green", "FAILED": "red", "ABORTED": "red", "WAITING": "yellow"}
 
 
@@ -70,3 +72,16 @@ def age(when: datetime) -> str:
 def progress(message: str) -> None:
     """Progress goes to stderr so stdout stays clean for --json."""
     click.echo(f"· {message}", err=True)
+
+
+def results(kept: Sequence[ResultRows]) -> str:
+    """Kept result rows, one table per statement, titled by its number in the SQL file."""
+    blocks = []
+    for result in kept:
+        more = f" (first {len(result.rows)} of {result.total_rows})" if result.truncated else ""
+        title = f"result of statement {result.index}" if result.index is not None else "result rows"
+        if result.columns:
+            blocks.append(f"{title}{more}\n{table(result.columns, result.rows)}")
+        else:  # over the run's budget: only its row count was kept
+            blocks.append(f"{title}: {result.total_rows} row(s), none kept (--max-rows / size budget)")
+    return "\n".join(blocks)

@@ -47,6 +47,7 @@ class RunReport(BaseModel):
     statements: list[StatementRow] = Field(default_factory=list)
     committed_statements: list[int] = Field(default_factory=list)
     result: ResultRows | None = None
+    results: list[ResultRows] = Field(default_factory=list)  # `--results all`: each statement's rows
     durable_operations: int
     invocations: int
     resume_latency_ms: float | None = None
@@ -93,6 +94,7 @@ def build_report(
         report.statements = [StatementRow.model_validate(s.model_dump()) for s in summary.statements]
         report.committed_statements = summary.committed_statements
         report.result = summary.result
+        report.results = summary.results
         report.resume_latency_ms = summary.resume_latency_ms
         report.attempts = summary.attempts
     return report

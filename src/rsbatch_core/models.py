@@ -97,6 +97,11 @@ class RunRequest(BaseModel):
     parameters: dict[str, str | int | float | bool] = Field(default_factory=dict, max_length=100)
     execution_mode: Literal["TRANSACTION", "AUTO_COMMIT"] = "TRANSACTION"
     max_rows: int | None = Field(default=None, ge=0, le=1000)
+    #: Whose rows the summary keeps: the last statement's (`last`) or every statement's that
+    #: returned rows (`all`), within the same bounds in total; read as JSON or as CSV
+    #: (`ResultFormat=CSV`, read with GetStatementResultV2).
+    results: Literal["last", "all"] = "last"
+    result_format: Literal["JSON", "CSV"] = "JSON"
     #: Chains: keep one Redshift session along the batches, so temp tables carry over.
     session_keep_alive_seconds: int | None = Field(default=None, ge=1, le=86_400)
     callback_timeout_seconds: int | None = Field(default=None, ge=1, le=86_400)
@@ -154,12 +159,13 @@ class RunError(BaseModel):
 
 
 class ResultRows(BaseModel):
-    """The first rows of the batch's last statement, when it returned any."""
+    """The first rows of one statement's result (the batch's last, or each with `results: all`)."""
 
     columns: list[str]
     rows: list[list[Any]]
     total_rows: int
     truncated: bool
+    index: int | None = None  # the statement's number in the SQL file
 
 
 class Attempt(BaseModel):
@@ -186,7 +192,8 @@ class RunSummary(BaseModel):
     redshift_status: str | None = None
     statements: list[StatementStats] = Field(default_factory=list)
     committed_statements: list[int] = Field(default_factory=list)
-    result: ResultRows | None = None
+    result: ResultRows | None = None  # `results: last` (the default)
+    results: list[ResultRows] = Field(default_factory=list)  # `results: all`, in statement order
     resume_latency_ms: float | None = None  # statement end → this finish step
     operator_result: str | None = None  # what `rsbatch succeed --result` recorded
     error: RunError | None = None

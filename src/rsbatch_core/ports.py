@@ -32,6 +32,7 @@ class Submission:
     session_keep_alive: int | None = None  # open a session for the next batches of a chain
     session_id: str | None = None  # run in the chain's session (which already knows its target)
     preamble: tuple[str, ...] = ()  # rsbatch's own setup before the file (`SET statement_timeout`…)
+    result_format: str = "JSON"  # ResultFormat: JSON (GetStatementResult) or CSV (…V2)
 
 
 class RunStore(Protocol):
@@ -56,7 +57,9 @@ class StatementApi(Protocol):
     def describe(self, statement_id: str, wait_seconds: int = 0) -> dict[str, Any]: ...
     def wait_terminal(self, statement_id: str, seconds: int = 30) -> dict[str, Any]: ...
     def cancel(self, statement_id: str) -> bool: ...
-    def result_rows(self, sub_statement_id: str, max_rows: int, max_bytes: int = 64 * 1024) -> ResultRows: ...
+    def result_rows(
+        self, sub_statement_id: str, max_rows: int, max_bytes: int = 64 * 1024, *, csv: bool = False
+    ) -> ResultRows: ...
 
 
 class SqlStore(Protocol):

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import time
+from collections.abc import Iterator
 from typing import Any
 
 import boto3
@@ -34,6 +37,8 @@ class RedshiftData:
             kwargs["Parameters"] = submission.parameters
         if submission.execution_mode != "TRANSACTION":
             kwargs["ExecutionMode"] = submission.execution_mode
+        if submission.result_format != "JSON":
+            kwargs["ResultFormat"] = submission.result_format
         if submission.session_id:
             kwargs["SessionId"] = submission.session_id
         else:
@@ -49,27 +54,38 @@ class RedshiftData:
         )
         return str(response["Id"])
 
-    def result_rows(self, sub_statement_id: str, max_rows: int, max_bytes: int = 64 * 1024) -> ResultRows:
-        """The first rows of a result, bounded by count and size so checkpoints stay small."""
-        response = self._client.get_statement_result(Id=sub_statement_id)
+    def result_rows(
+        self, sub_statement_id: str, max_rows: int, max_bytes: int = 64 * 1024, *, csv: bool = False
+    ) -> ResultRows:
+        """The first rows of a result, bounded by count and size so checkpoints stay small.
+
+        The size is the JSON of the column names and the kept rows; column names alone over
+        `max_bytes` keep neither. With `csv`, the result of a statement submitted with
+        `ResultFormat=CSV`, read with GetStatementResultV2 (every value a string, NULL "").
+        """
+        read = self._client.get_statement_result_v2 if csv else self._client.get_statement_result
+        response = read(Id=sub_statement_id)
         columns = [str(c.get("label") or c.get("name")) for c in response.get("ColumnMetadata", [])]
         total = int(response.get("TotalNumRows", 0))
+        size = len(json.dumps(columns))
+        if size > max_bytes:
+            return ResultRows(columns=[], rows=[], total_rows=total, truncated=True)
         rows: list[list[Any]] = []
-        size = 0
         truncated = False
+        first_page = True
         while True:
-            for record in response.get("Records", []):
-                row = [_field_value(f) for f in record]
+            for row in _csv_rows(response, header=first_page) if csv else _json_rows(response):
                 size += len(json.dumps(row, default=str))
                 if len(rows) >= max_rows or size > max_bytes:
                     truncated = True
                     break
                 rows.append(row)
+            first_page = False
             token = response.get("NextToken")
             if truncated or not token or len(rows) >= max_rows:
                 truncated = truncated or len(rows) < total
                 break
-            response = self._client.get_statement_result(Id=sub_statement_id, NextToken=token)
+            response = read(Id=sub_statement_id, NextToken=token)
         return ResultRows(columns=columns, rows=rows, total_rows=total, truncated=truncated)
 
     def describe(self, statement_id: str, wait_seconds: int = 0) -> dict[str, Any]:
@@ -94,6 +110,21 @@ class RedshiftData:
             return bool(self._client.cancel_statement(Id=statement_id).get("Status"))
         except self._client.exceptions.ValidationException:
             return False
+
+
+def _json_rows(response: dict[str, Any]) -> Iterator[list[Any]]:
+    """GetStatementResult's `Records`: lists of typed `Field`s."""
+    for record in response.get("Records", []):
+        yield [_field_value(f) for f in record]
+
+
+def _csv_rows(response: dict[str, Any], *, header: bool) -> Iterator[list[Any]]:
+    """GetStatementResultV2's `Records`: `CSVRecords` texts, the first page's first line the header."""
+    text = "".join(str(r.get("CSVRecords", "")) for r in response.get("Records", []))
+    reader = csv.reader(io.StringIO(text))
+    if header:
+        next(reader, None)
+    yield from reader
 
 
 def _field_value(field: dict[str, Any]) -> Any:

@@ -22,7 +22,6 @@ from rsbatch_core.models import (
     Attempt,
     CallbackPayload,
     DecidedBy,
-    ResultRows,
     ResumedBy,
     RunError,
     RunRecord,
@@ -34,6 +33,7 @@ from rsbatch_core.observability import logger, record_finished, record_started
 from rsbatch_core.plan import RunPlan
 from rsbatch_core.ports import Services, Submission
 from rsbatch_core.registry import RunConflictError
+from rsbatch_core.results import kept_results
 from rsbatch_core.runkey import client_token, step_name
 from rsbatch_core.settings import RedshiftTarget
 from rsbatch_core.sqlfile import SqlBatch
@@ -131,6 +131,7 @@ def submit_batch(
             session_keep_alive=request.session_keep_alive_seconds,
             session_id=where.session_id,
             preamble=plan.preamble,
+            result_format=request.result_format,
         )
         statement_id = _submit(services, submission, request)
         session_id = where.session_id
@@ -211,7 +212,10 @@ def finish_batch(
                 logger.info("woken up, but the statement still runs: waiting again")
                 return {"terminal": False, "now": time.time()}
         max_rows = services.settings.max_result_rows if request.max_rows is None else request.max_rows
-        summary = summarize(services, plan, where, batch, description, resumption, max_rows)
+        summary = summarize(services, plan, where, batch, description, resumption)
+        if summary.status is RunStatus.SUCCEEDED and max_rows > 0:
+            shift = where.offset - len(plan.preamble)
+            _keep_results(services, summary, description, request, max_rows, shift)
     summary.execution_mode = request.execution_mode
     earlier_commits = list(range(1, where.offset + 1)) if request.execution_mode == "AUTO_COMMIT" else []
     summary.committed_statements = earlier_commits + committed_statements(
@@ -271,7 +275,6 @@ def summarize(
     batch: SqlBatch,
     description: dict[str, Any],
     resumption: Resumption,
-    max_rows: int,
 ) -> RunSummary:
     """The batch's summary: a person's or the deadline's verdict, else Redshift's own record."""
     statement_id = str(description.get("Id"))
@@ -303,8 +306,6 @@ def summarize(
         operator_result=resumption.payload.result if resumption.by_person else None,
         error=error,
     )
-    if summary.status is RunStatus.SUCCEEDED and max_rows > 0:
-        summary.result = _result_rows(services, description, max_rows)
     return summary
 
 
@@ -316,14 +317,18 @@ def _resume_latency_ms(description: dict[str, Any]) -> float | None:
     return round((datetime.now(UTC) - ended).total_seconds() * 1000, 1)
 
 
-def _result_rows(services: Services, description: dict[str, Any], max_rows: int) -> ResultRows | None:
-    """The rows of the last statement, if it returned any; best effort (the batch already committed)."""
-    subs = description.get("SubStatements") or []
-    last = subs[-1] if subs else description
-    if not last.get("HasResultSet"):
-        return None
-    try:
-        return services.redshift.result_rows(str(last.get("Id", description.get("Id"))), max_rows)
-    except Exception:
-        logger.warning("could not read the result rows", exc_info=True)
-        return None
+def _keep_results(
+    services: Services,
+    summary: RunSummary,
+    description: dict[str, Any],
+    request: RunRequest,
+    max_rows: int,
+    shift: int,
+) -> None:
+    """The rows the run keeps: the last statement's (`result`) or every statement's (`results`)."""
+    every = request.results == "all"
+    kept = kept_results(services.redshift, description, shift=shift, every=every, max_rows=max_rows)
+    if every:
+        summary.results = kept
+    elif kept:
+        summary.result = kept[-1]

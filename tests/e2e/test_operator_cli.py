@@ -88,3 +88,15 @@ def test_help_has_examples_for_every_command(local_up: Cli) -> None:
     for command in ("run", "start", "runs", "show", "succeed", "fail", "reconcile", "cancel"):
         result = local_up(command, "--help")
         assert result.returncode == 0 and "Example" in result.stdout, command
+
+
+def test_show_prints_every_kept_result_by_statement_number(local_up: Cli) -> None:
+    run = local_up.json("start", "examples/orders_report.sql", "--results", "all", "--csv")["run"]
+    local_up.wait_for(lambda: local_up.run_status(run).get("status") == "SUCCEEDED")
+
+    shown = local_up("show", run)
+    assert shown.returncode == 0, shown.stderr
+    lines = shown.stdout.splitlines()
+    titles = [line for line in lines if line.startswith("result of statement")]
+    assert titles == ["result of statement 1", "result of statement 3", "result of statement 4"]
+    assert lines[lines.index("result of statement 4") + 2] == "top 3, by amount"  # CSV: the comma kept

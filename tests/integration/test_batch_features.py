@@ -51,6 +51,49 @@ def test_parameters_are_bound_and_the_last_rows_come_back(stack: LocalStack, ope
     assert [row[0] for row in result["rows"]] == [t[0] for t in top]
 
 
+TOP_3 = (
+    "SELECT customer_id, SUM(quantity * unit_price) AS amount FROM public.orders "
+    "GROUP BY customer_id ORDER BY amount DESC, customer_id LIMIT 3"
+)
+
+
+def test_results_all_keeps_every_statements_rows_by_its_number(stack: LocalStack, operator: Operator) -> None:
+    report = run(operator, "examples/orders_report.sql", results="all")
+
+    assert report["status"] == "SUCCEEDED", report
+    assert report["result"] is None
+    kept = {r["index"]: r for r in report["results"]}
+    assert list(kept) == [1, 3, 4]  # statement 2 (CREATE TEMP TABLE) returned no rows
+    assert kept[1]["columns"] == ["orders", "customers"]
+    assert kept[1]["rows"] == [
+        list(query(stack, "SELECT COUNT(*), COUNT(DISTINCT customer_id) FROM orders")[0])
+    ]
+    assert kept[3]["rows"] == [[c, str(a)] for c, a in query(stack, TOP_3)]
+    assert kept[4]["rows"] == [["top 3, by amount", None]]
+
+    bounded = run(operator, "examples/orders_report.sql", results="all", max_rows=2)
+    assert sum(len(r["rows"]) for r in bounded["results"]) == 2  # the cap is on the total
+    assert [(r["index"], len(r["rows"]), r["total_rows"], r["truncated"]) for r in bounded["results"]] == [
+        (1, 1, 1, False),
+        (3, 1, 3, True),
+        (4, 0, 1, True),
+    ]
+    last = run(operator, "examples/orders_report.sql")  # the default: the last statement's rows
+    assert last["results"] == [] and last["result"]["index"] == 4
+
+
+def test_csv_results_are_read_with_get_statement_result_v2(stack: LocalStack, operator: Operator) -> None:
+    report = run(operator, "examples/orders_report.sql", results="all", result_format="CSV")
+
+    assert report["status"] == "SUCCEEDED", report
+    statement = operator.show(report["run"]).statement
+    assert statement is not None and statement["ResultFormat"] == "CSV"  # as submitted
+    kept = {r["index"]: r for r in report["results"]}
+    assert kept[3]["columns"] == ["customer_id", "amount"]
+    assert kept[3]["rows"] == [[str(c), str(a)] for c, a in query(stack, TOP_3)]  # CSV: text
+    assert kept[4]["rows"] == [["top 3, by amount", ""]]  # the comma quoted, NULL an empty cell
+
+
 def test_a_parameter_value_carrying_sql_is_data_not_code(stack: LocalStack, operator: Operator) -> None:
     hostile = "1'; DROP TABLE public.orders; --"
     report = run(operator, "examples/customer_orders.sql", parameters={"customer": hostile})

@@ -27,6 +27,7 @@ from rsbatch.local.stack import LocalStack, StackOptions
 from rsbatch.local.warehouse import Warehouse
 
 DB = "emu_faults"  # this module's own database
+WG = "local"  # the warehouse every statement names (AWS refuses one that names none)
 TERMINAL = {"FINISHED", "FAILED", "ABORTED"}
 VIOLATION = (
     "ERROR: 1023 DETAIL: Serializable isolation violation on table - 156128, "
@@ -68,6 +69,7 @@ def wait_started(client: Any, statement_id: str, sub: int | None = None) -> None
 
 def run(client: Any, *sqls: str, **kwargs: Any) -> dict[str, Any]:
     kwargs.setdefault("Database", DB)
+    kwargs.setdefault("WorkgroupName", WG)
     return wait(client, client.batch_execute_statement(Sqls=list(sqls), **kwargs)["Id"])
 
 
@@ -119,9 +121,13 @@ def table(client: Any, name: str, *rows: int) -> None:
 def test_overlapping_read_then_write_batches_one_fails_to_serialize(rsd: Any, warehouse: Warehouse) -> None:
     table(rsd, "skew_t", 1)
     read, write = "SELECT COUNT(*) FROM skew_t", "INSERT INTO skew_t SELECT COUNT(*) FROM skew_t"
-    first = rsd.batch_execute_statement(Database=DB, Sqls=[read, "SELECT pg_sleep(2)", write])["Id"]
+    first = rsd.batch_execute_statement(
+        Database=DB, WorkgroupName=WG, Sqls=[read, "SELECT pg_sleep(2)", write]
+    )["Id"]
     wait_started(rsd, first, sub=2)  # it has read, and sleeps before it writes
-    second = rsd.batch_execute_statement(Database=DB, Sqls=[read, write])["Id"]  # reads, writes, commits
+    second = rsd.batch_execute_statement(Database=DB, WorkgroupName=WG, Sqls=[read, write])[
+        "Id"
+    ]  # reads, writes, commits
 
     results = {r["Status"]: r for r in (wait(rsd, first), wait(rsd, second))}
 
@@ -137,9 +143,13 @@ def test_overlapping_read_then_write_batches_one_fails_to_serialize(rsd: Any, wa
 def test_auto_commit_statements_keep_the_default_isolation(rsd: Any, warehouse: Warehouse) -> None:
     table(rsd, "skew_auto_t", 1)
     batch = ["SELECT COUNT(*) FROM skew_auto_t", "SELECT pg_sleep(1)", "INSERT INTO skew_auto_t VALUES (2)"]
-    first = rsd.batch_execute_statement(Database=DB, Sqls=batch, ExecutionMode="AUTO_COMMIT")["Id"]
+    first = rsd.batch_execute_statement(
+        Database=DB, WorkgroupName=WG, Sqls=batch, ExecutionMode="AUTO_COMMIT"
+    )["Id"]
     wait_started(rsd, first, sub=2)
-    second = rsd.batch_execute_statement(Database=DB, Sqls=batch, ExecutionMode="AUTO_COMMIT")["Id"]
+    second = rsd.batch_execute_statement(
+        Database=DB, WorkgroupName=WG, Sqls=batch, ExecutionMode="AUTO_COMMIT"
+    )["Id"]
 
     assert [wait(rsd, i)["Status"] for i in (first, second)] == ["FINISHED", "FINISHED"]
     assert query(warehouse, "SELECT COUNT(*) FROM skew_auto_t") == [(3,)]
@@ -149,11 +159,15 @@ def test_a_deadlock_fails_one_batch_with_postgres_message(rsd: Any, warehouse: W
     table(rsd, "dead_a", 0)
     table(rsd, "dead_b", 0)
     one = rsd.batch_execute_statement(
-        Database=DB, Sqls=["UPDATE dead_a SET v = 1", "SELECT pg_sleep(1)", "UPDATE dead_b SET v = 1"]
+        Database=DB,
+        WorkgroupName=WG,
+        Sqls=["UPDATE dead_a SET v = 1", "SELECT pg_sleep(1)", "UPDATE dead_b SET v = 1"],
     )["Id"]
     wait_started(rsd, one, sub=2)  # dead_a is locked
     two = rsd.batch_execute_statement(
-        Database=DB, Sqls=["UPDATE dead_b SET v = 2", "SELECT pg_sleep(0.2)", "UPDATE dead_a SET v = 2"]
+        Database=DB,
+        WorkgroupName=WG,
+        Sqls=["UPDATE dead_b SET v = 2", "SELECT pg_sleep(0.2)", "UPDATE dead_a SET v = 2"],
     )["Id"]
 
     results = [wait(rsd, i) for i in (one, two)]
@@ -189,7 +203,9 @@ def test_conflict_fails_the_first_k_statements_of_a_name_and_commits_nothing(
     assert query(warehouse, "SELECT v FROM conflict_t ORDER BY v") == [(1,), (2,)]  # the third's only
 
     other = run(rsd, "SELECT 1", StatementName=f"{name}-other")  # each name has its own K
-    single = rsd.execute_statement(Database=DB, Sql="SELECT 1", StatementName=f"{name}-one")["Id"]
+    single = rsd.execute_statement(
+        Database=DB, WorkgroupName=WG, Sql="SELECT 1", StatementName=f"{name}-one"
+    )["Id"]
     assert other["Status"] == "FAILED" and "1023" in other["Error"]
     described = wait(rsd, single)
     assert described["Error"] == VIOLATION.format(pid=described["RedshiftPid"])
@@ -221,8 +237,12 @@ def test_client_token_replays_of_a_conflicting_statement_are_not_new_attempts(
 ) -> None:
     emulator.set_faults(Faults(conflict=1))
     name = f"tok-{uuid.uuid4()}"
-    first = rsd.batch_execute_statement(Database=DB, Sqls=["SELECT 1"], StatementName=name, ClientToken="t1")
-    replay = rsd.batch_execute_statement(Database=DB, Sqls=["SELECT 1"], StatementName=name, ClientToken="t1")
+    first = rsd.batch_execute_statement(
+        Database=DB, WorkgroupName=WG, Sqls=["SELECT 1"], StatementName=name, ClientToken="t1"
+    )
+    replay = rsd.batch_execute_statement(
+        Database=DB, WorkgroupName=WG, Sqls=["SELECT 1"], StatementName=name, ClientToken="t1"
+    )
     assert first["Id"] == replay["Id"] and wait(rsd, first["Id"])["Status"] == "FAILED"
     assert run(rsd, "SELECT 1", StatementName=name, ClientToken="t2")["Status"] == "FINISHED"
 
@@ -233,7 +253,7 @@ def test_client_token_replays_of_a_conflicting_statement_are_not_new_attempts(
 def test_throttle_answers_throttling_exception_before_doing_anything(
     rsd: Any, emulator: RedshiftDataEmulator
 ) -> None:
-    known = rsd.execute_statement(Database=DB, Sql="SELECT 1")["Id"]
+    known = rsd.execute_statement(Database=DB, WorkgroupName=WG, Sql="SELECT 1")["Id"]
     wait(rsd, known)
     emulator.set_faults(Faults.parse("throttle=1.0"))
     name = f"throttled-{uuid.uuid4()}"
@@ -259,7 +279,7 @@ def test_throttle_answers_throttling_exception_before_doing_anything(
 def test_throttle_fraction_throttles_about_that_share_of_calls(
     rsd: Any, emulator: RedshiftDataEmulator
 ) -> None:
-    known = rsd.execute_statement(Database=DB, Sql="SELECT 1")["Id"]
+    known = rsd.execute_statement(Database=DB, WorkgroupName=WG, Sql="SELECT 1")["Id"]
     wait(rsd, known)
     emulator.set_faults(Faults(throttle=0.5))
     throttled = 0
@@ -275,14 +295,16 @@ def test_throttle_fraction_throttles_about_that_share_of_calls(
 def test_server_error_fails_submits_with_the_modeled_fault_and_creates_nothing(
     rsd: Any, emulator: RedshiftDataEmulator
 ) -> None:
-    known = rsd.execute_statement(Database=DB, Sql="SELECT 1")["Id"]
+    known = rsd.execute_statement(Database=DB, WorkgroupName=WG, Sql="SELECT 1")["Id"]
     emulator.set_faults(Faults.parse("server-error=1"))
     name = f"broken-{uuid.uuid4()}"
 
     with pytest.raises(rsd.exceptions.BatchExecuteStatementException) as batch:
-        rsd.batch_execute_statement(Database=DB, Sqls=["SELECT 1"], StatementName=name, ClientToken="x")
+        rsd.batch_execute_statement(
+            Database=DB, WorkgroupName=WG, Sqls=["SELECT 1"], StatementName=name, ClientToken="x"
+        )
     with pytest.raises(rsd.exceptions.ExecuteStatementException) as single:
-        rsd.execute_statement(Database=DB, Sql="SELECT 1", StatementName=name)
+        rsd.execute_statement(Database=DB, WorkgroupName=WG, Sql="SELECT 1", StatementName=name)
 
     assert error_code(batch)[:2] == (500, "BatchExecuteStatementException")
     assert error_code(single)[:2] == (500, "ExecuteStatementException")
@@ -293,7 +315,9 @@ def test_server_error_fails_submits_with_the_modeled_fault_and_creates_nothing(
     assert emulator.statements_named(name) == 0
     with pytest.raises(rsd.exceptions.ResourceNotFoundException):
         rsd.describe_statement(Id=statement_id)
-    retried = rsd.batch_execute_statement(Database=DB, Sqls=["SELECT 1"], StatementName=name, ClientToken="x")
+    retried = rsd.batch_execute_statement(
+        Database=DB, WorkgroupName=WG, Sqls=["SELECT 1"], StatementName=name, ClientToken="x"
+    )
     assert wait(rsd, retried["Id"])["Status"] == "FINISHED"  # the token was not remembered
     assert emulator.statements_named(name) == 1
 
@@ -303,10 +327,13 @@ def test_active_limit_refuses_the_statement_over_it_and_the_peak_is_kept(
 ) -> None:
     emulator.set_faults(Faults.parse("active-limit=2"))
     emulator.reset_peak_active()
-    running = [rsd.execute_statement(Database=DB, Sql="SELECT pg_sleep(30)")["Id"] for _ in range(2)]
+    running = [
+        rsd.execute_statement(Database=DB, WorkgroupName=WG, Sql="SELECT pg_sleep(30)")["Id"]
+        for _ in range(2)
+    ]
     try:
         with pytest.raises(rsd.exceptions.ActiveStatementsExceededException) as exc:
-            rsd.execute_statement(Database=DB, Sql="SELECT pg_sleep(30)")
+            rsd.execute_statement(Database=DB, WorkgroupName=WG, Sql="SELECT pg_sleep(30)")
         assert error_code(exc)[0] == 400
         assert emulator.peak_active == 2
     finally:
@@ -316,7 +343,10 @@ def test_active_limit_refuses_the_statement_over_it_and_the_peak_is_kept(
 
     emulator.set_faults(Faults())  # the emulator's own limit again
     assert emulator.max_active_statements == 500
-    more = [rsd.execute_statement(Database=DB, Sql="SELECT pg_sleep(0.5)")["Id"] for _ in range(3)]
+    more = [
+        rsd.execute_statement(Database=DB, WorkgroupName=WG, Sql="SELECT pg_sleep(0.5)")["Id"]
+        for _ in range(3)
+    ]
     assert [wait(rsd, i)["Status"] for i in more] == ["FINISHED"] * 3
     assert emulator.peak_active == 3
     emulator.reset_peak_active()
@@ -338,7 +368,9 @@ def test_sub_events_publish_one_event_per_sub_statement_then_the_batch(
 
     ok = run(rsd, "SELECT 1", "SELECT 2 UNION SELECT 3", "SELECT 4", StatementName=name, WithEvent=True)
     ko = run(rsd, "SELECT 1", "SELECT 1/0", "SELECT 2", StatementName=failing, WithEvent=True)
-    one = rsd.execute_statement(Database=DB, Sql="SELECT 1", StatementName=single, WithEvent=True)["Id"]
+    one = rsd.execute_statement(
+        Database=DB, WorkgroupName=WG, Sql="SELECT 1", StatementName=single, WithEvent=True
+    )["Id"]
     wait(rsd, one)
     time.sleep(0.2)
 
@@ -381,7 +413,11 @@ def test_describe_lag_shows_the_state_before_the_end_for_a_while(
     emulator.subscribe(describe_on_event)
     try:
         submitted = rsd.batch_execute_statement(
-            Database=DB, Sqls=["SELECT 1", "SELECT 2"], WithEvent=True, StatementName="lagged"
+            Database=DB,
+            WorkgroupName=WG,
+            Sqls=["SELECT 1", "SELECT 2"],
+            WithEvent=True,
+            StatementName="lagged",
         )
         assert done.wait(10)
     finally:
@@ -401,7 +437,9 @@ def test_describe_lag_shows_the_state_before_the_end_for_a_while(
 
 def test_describe_lag_of_a_failed_batch_hides_its_end(rsd: Any, emulator: RedshiftDataEmulator) -> None:
     emulator.set_faults(Faults(describe_lag=1))
-    submitted = rsd.batch_execute_statement(Database=DB, Sqls=["SELECT 1", "SELECT 1/0", "SELECT 3"])
+    submitted = rsd.batch_execute_statement(
+        Database=DB, WorkgroupName=WG, Sqls=["SELECT 1", "SELECT 1/0", "SELECT 3"]
+    )
     wait_started(rsd, submitted["Id"])
     for _ in range(300):
         lagging = rsd.describe_statement(Id=submitted["Id"])
@@ -425,7 +463,7 @@ def test_query_group_is_accepted_and_recorded(rsd: Any, emulator: RedshiftDataEm
     unquoted = run(rsd, "SET query_group TO Reports", "SELECT 1")
     reset = run(rsd, "SET query_group TO 'a'", "RESET query_group")
     session = run(rsd, "SET SESSION query_group = 'etl'", ExecutionMode="AUTO_COMMIT")
-    single = rsd.execute_statement(Database=DB, Sql="SET query_group TO 'solo'")["Id"]
+    single = rsd.execute_statement(Database=DB, WorkgroupName=WG, Sql="SET query_group TO 'solo'")["Id"]
     none = run(rsd, "SELECT current_setting('rsbatch.query_group', true)")
 
     for result in (quoted, unquoted, reset, session, none, wait(rsd, single)):
@@ -455,7 +493,7 @@ def test_statement_timeout_in_milliseconds_cancels_the_statement(rsd: Any) -> No
     assert result["Error"] == "Query #2 failed with ERROR: canceling statement due to statement timeout"
     assert [s["Status"] for s in result["SubStatements"]] == ["FINISHED", "FAILED"]
     assert 1.5 < elapsed < 6
-    shown = rsd.execute_statement(Database=DB, Sql="SHOW statement_timeout")["Id"]
+    shown = rsd.execute_statement(Database=DB, WorkgroupName=WG, Sql="SHOW statement_timeout")["Id"]
     wait(rsd, shown)
     assert rsd.get_statement_result(Id=shown)["Records"] == [[{"stringValue": "0"}]]  # not kept
 

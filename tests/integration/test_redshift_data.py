@@ -27,6 +27,7 @@ from rsbatch_core.sqlfile import split_statements
 
 ROOT = Path(__file__).resolve().parents[2]
 DB = "rsd_tests"  # this module's own database: created on first use, shared with nobody
+WG = "local"  # the warehouse every statement names (AWS refuses one that names none)
 TERMINAL = {"FINISHED", "FAILED", "ABORTED"}
 
 
@@ -71,12 +72,14 @@ def wait_started(client: Any, statement_id: str, sub: int | None = None) -> None
 def run(client: Any, *sqls: str, **kwargs: Any) -> dict[str, Any]:
     """Submit a batch in this module's database and wait for it."""
     kwargs.setdefault("Database", DB)
+    kwargs.setdefault("WorkgroupName", WG)
     submitted = client.batch_execute_statement(Sqls=list(sqls), **kwargs)
     return wait(client, submitted["Id"])
 
 
 def execute(client: Any, sql: str, **kwargs: Any) -> dict[str, Any]:
     kwargs.setdefault("Database", DB)
+    kwargs.setdefault("WorkgroupName", WG)
     submitted = client.execute_statement(Sql=sql, **kwargs)
     return wait(client, submitted["Id"])
 
@@ -182,6 +185,7 @@ def test_auto_commit_commits_each_statement(redshift_data: Any, warehouse: Wareh
 def test_redshift_dialect_is_translated(redshift_data: Any) -> None:
     submitted = redshift_data.execute_statement(
         Database=DB,
+        WorkgroupName=WG,
         Sql="SELECT DATEDIFF(month, '2026-01-31'::date, '2026-02-01'::date) AS months,"
         " DATEDIFF(day, '2026-01-01 23:00'::timestamp, '2026-01-02 01:00'::timestamp) AS days,"
         " NVL(NULL, 7 / 2) AS int_division,"
@@ -226,7 +230,7 @@ def test_redshift_dialect_is_translated(redshift_data: Any) -> None:
 def test_translated_functions_give_redshift_results(
     redshift_data: Any, expression: str, expected: dict[str, Any]
 ) -> None:
-    submitted = redshift_data.execute_statement(Database=DB, Sql=f"SELECT {expression}")
+    submitted = redshift_data.execute_statement(Database=DB, WorkgroupName=WG, Sql=f"SELECT {expression}")
     desc = wait(redshift_data, submitted["Id"])
     assert desc["Status"] == "FINISHED", desc.get("Error")
     assert redshift_data.get_statement_result(Id=submitted["Id"])["Records"] == [[expected]]
@@ -236,7 +240,7 @@ def test_translated_functions_give_redshift_results(
 
 
 def test_cancel_really_stops_the_query(redshift_data: Any, warehouse: Warehouse) -> None:
-    submitted = redshift_data.execute_statement(Database=DB, Sql="SELECT pg_sleep(30)")
+    submitted = redshift_data.execute_statement(Database=DB, WorkgroupName=WG, Sql="SELECT pg_sleep(30)")
     wait_started(redshift_data, submitted["Id"])
     started = time.monotonic()
 
@@ -255,7 +259,9 @@ def test_cancel_really_stops_the_query(redshift_data: Any, warehouse: Warehouse)
 def test_cancel_of_a_transaction_batch_rolls_it_back(redshift_data: Any, warehouse: Warehouse) -> None:
     run(redshift_data, "DROP TABLE IF EXISTS cancel_t", "CREATE TABLE cancel_t (v INT)")
     submitted = redshift_data.batch_execute_statement(
-        Database=DB, Sqls=["INSERT INTO cancel_t VALUES (1)", "SELECT pg_sleep(30)", "SELECT 2"]
+        Database=DB,
+        WorkgroupName=WG,
+        Sqls=["INSERT INTO cancel_t VALUES (1)", "SELECT pg_sleep(30)", "SELECT 2"],
     )
     wait_started(redshift_data, submitted["Id"], sub=2)  # the INSERT has run
 
@@ -275,6 +281,7 @@ def test_repeated_client_token_runs_once(
     ids = {
         redshift_data.batch_execute_statement(
             Database=DB,
+            WorkgroupName=WG,
             Sqls=["INSERT INTO token_t VALUES (1)"],
             StatementName=name,
             ClientToken="a" * 64,
@@ -291,15 +298,21 @@ def test_repeated_client_token_runs_once(
 def test_exactly_one_event_per_terminal_statement(redshift_data: Any, events: list[RedshiftEvent]) -> None:
     prefix = f"evt-{uuid.uuid4()}"
     finished = redshift_data.execute_statement(
-        Database=DB, Sql="SELECT 1", WithEvent=True, StatementName=f"{prefix}-ok"
+        Database=DB, WorkgroupName=WG, Sql="SELECT 1", WithEvent=True, StatementName=f"{prefix}-ok"
     )["Id"]
     failed = redshift_data.batch_execute_statement(
-        Database=DB, Sqls=["SELECT 1", "SELECT 1/0"], WithEvent=True, StatementName=f"{prefix}-ko"
+        Database=DB,
+        WorkgroupName=WG,
+        Sqls=["SELECT 1", "SELECT 1/0"],
+        WithEvent=True,
+        StatementName=f"{prefix}-ko",
     )["Id"]
     aborted = redshift_data.execute_statement(
-        Database=DB, Sql="SELECT pg_sleep(30)", WithEvent=True, StatementName=f"{prefix}-ab"
+        Database=DB, WorkgroupName=WG, Sql="SELECT pg_sleep(30)", WithEvent=True, StatementName=f"{prefix}-ab"
     )["Id"]
-    silent = redshift_data.execute_statement(Database=DB, Sql="SELECT 1", StatementName=prefix)["Id"]
+    silent = redshift_data.execute_statement(
+        Database=DB, WorkgroupName=WG, Sql="SELECT 1", StatementName=prefix
+    )["Id"]
     wait_started(redshift_data, aborted)
     redshift_data.cancel_statement(Id=aborted)
     for statement_id in (finished, failed, aborted, silent):
@@ -345,7 +358,7 @@ def test_event_is_published_after_the_status_is_visible(
 
     redshift_emulator.subscribe(describe_on_event)
     try:
-        redshift_data.execute_statement(Database=DB, Sql="SELECT 1", WithEvent=True)
+        redshift_data.execute_statement(Database=DB, WorkgroupName=WG, Sql="SELECT 1", WithEvent=True)
         assert done.wait(5)
     finally:
         redshift_emulator.unsubscribe(describe_on_event)
@@ -366,6 +379,7 @@ def test_parameters_are_bound_by_the_driver(redshift_data: Any, warehouse: Wareh
     )
     selected = redshift_data.execute_statement(
         Database=DB,
+        WorkgroupName=WG,
         Sql="SELECT :n::int + 1 AS x, '100%' AS pct, ':n' AS lit /* :n */",
         Parameters=[{"name": "n", "value": "41"}],
     )
@@ -378,17 +392,18 @@ def test_parameters_are_bound_by_the_driver(redshift_data: Any, warehouse: Wareh
     assert records == [[{"longValue": 42}, {"stringValue": "100%"}, {"stringValue": ":n"}]]
     with pytest.raises(redshift_data.exceptions.ValidationException, match="No value given"):
         redshift_data.execute_statement(
-            Database=DB, Sql="SELECT :missing", Parameters=[{"name": "other", "value": "1"}]
+            Database=DB, WorkgroupName=WG, Sql="SELECT :missing", Parameters=[{"name": "other", "value": "1"}]
         )
     with pytest.raises(redshift_data.exceptions.ValidationException, match="not referenced"):
         redshift_data.execute_statement(
-            Database=DB, Sql="SELECT 1", Parameters=[{"name": "unused", "value": "1"}]
+            Database=DB, WorkgroupName=WG, Sql="SELECT 1", Parameters=[{"name": "unused", "value": "1"}]
         )
 
 
 def test_results_are_typed_and_paged(redshift_data: Any, redshift_emulator: RedshiftDataEmulator) -> None:
     typed = redshift_data.execute_statement(
         Database=DB,
+        WorkgroupName=WG,
         Sql="SELECT 7 AS i, 2.5::float8 AS f, 12.30::numeric(6,2) AS d, true AS b, NULL::int AS n,"
         " DATE '2026-03-01' AS day, 'x' AS s",
     )
@@ -483,20 +498,22 @@ def test_describe_reports_sub_statements_and_echoes_the_target(redshift_data: An
 
 
 def test_long_poll_returns_as_soon_as_the_statement_ends(redshift_data: Any) -> None:
-    submitted = redshift_data.execute_statement(Database=DB, Sql="SELECT pg_sleep(0.3)")
+    submitted = redshift_data.execute_statement(Database=DB, WorkgroupName=WG, Sql="SELECT pg_sleep(0.3)")
     started = time.monotonic()
     desc = redshift_data.describe_statement(Id=submitted["Id"], WaitTimeSeconds=10)
     assert desc["Status"] == "FINISHED"
     assert time.monotonic() - started < 2
 
-    running = redshift_data.execute_statement(Database=DB, Sql="SELECT pg_sleep(5)")
+    running = redshift_data.execute_statement(Database=DB, WorkgroupName=WG, Sql="SELECT pg_sleep(5)")
     started = time.monotonic()
     desc = redshift_data.describe_statement(Id=running["Id"], WaitTimeSeconds=1)
     assert desc["Status"] in {"SUBMITTED", "PICKED", "STARTED"}
     assert 0.9 < time.monotonic() - started < 3
     redshift_data.cancel_statement(Id=running["Id"])
 
-    with_wait = redshift_data.execute_statement(Database=DB, Sql="SELECT 1", WaitTimeSeconds=5)
+    with_wait = redshift_data.execute_statement(
+        Database=DB, WorkgroupName=WG, Sql="SELECT 1", WaitTimeSeconds=5
+    )
     assert with_wait["Status"] == "FINISHED" and with_wait["HasResultSet"] is True
 
 
@@ -529,15 +546,17 @@ def test_list_statements_filters_and_pages(redshift_data: Any) -> None:
 def test_redshift_limits_are_validation_errors(redshift_data: Any) -> None:
     invalid = redshift_data.exceptions.ValidationException
     with pytest.raises(invalid, match="40"):
-        redshift_data.batch_execute_statement(Database=DB, Sqls=["SELECT 1"] * 41)
+        redshift_data.batch_execute_statement(Database=DB, WorkgroupName=WG, Sqls=["SELECT 1"] * 41)
     with pytest.raises(invalid, match="100 KB"):
         redshift_data.batch_execute_statement(
-            Database=DB, Sqls=["SELECT 1 -- " + "x" * 60_000, "SELECT 2 -- " + "y" * 60_000]
+            Database=DB, WorkgroupName=WG, Sqls=["SELECT 1 -- " + "x" * 60_000, "SELECT 2 -- " + "y" * 60_000]
         )
     with pytest.raises(invalid, match="2048"):
-        redshift_data.execute_statement(Database=DB, Sql="SELECT 1", StatementName="n" * 2049)
+        redshift_data.execute_statement(
+            Database=DB, WorkgroupName=WG, Sql="SELECT 1", StatementName="n" * 2049
+        )
     with pytest.raises(invalid, match="64"):
-        redshift_data.execute_statement(Database=DB, Sql="SELECT 1", ClientToken="t" * 65)
+        redshift_data.execute_statement(Database=DB, WorkgroupName=WG, Sql="SELECT 1", ClientToken="t" * 65)
     with pytest.raises(invalid, match="30"):
         redshift_data.describe_statement(Id=str(uuid.uuid4()), WaitTimeSeconds=31)
     with pytest.raises(invalid, match="pattern"):
@@ -578,7 +597,9 @@ def test_malformed_requests_get_aws_shaped_errors(
 
     assert status == 400
     assert payload["__type"] == error and payload["message"]
-    assert redshift_data.execute_statement(Database=DB, Sql="SELECT 1")["Id"]  # still serving
+    assert redshift_data.execute_statement(Database=DB, WorkgroupName=WG, Sql="SELECT 1")[
+        "Id"
+    ]  # still serving
 
 
 def test_non_post_requests_are_refused(redshift_emulator: RedshiftDataEmulator) -> None:
@@ -591,12 +612,16 @@ def test_fifty_concurrent_statements_run_in_parallel(redshift_data: Any) -> None
     with ThreadPoolExecutor(max_workers=50) as pool:
         ids = list(
             pool.map(
-                lambda _: redshift_data.execute_statement(Database=DB, Sql="SELECT pg_sleep(1)")["Id"],
+                lambda _: redshift_data.execute_statement(
+                    Database=DB, WorkgroupName=WG, Sql="SELECT pg_sleep(1)"
+                )["Id"],
                 range(50),
             )
         )
         # The HTTP server still answers at once while all fifty sleep.
-        quick = redshift_data.execute_statement(Database=DB, Sql="SELECT 1", WaitTimeSeconds=5)
+        quick = redshift_data.execute_statement(
+            Database=DB, WorkgroupName=WG, Sql="SELECT 1", WaitTimeSeconds=5
+        )
         assert quick["Status"] == "FINISHED"
         statuses = list(pool.map(lambda i: wait(redshift_data, i)["Status"], ids))
 
@@ -607,7 +632,7 @@ def test_fifty_concurrent_statements_run_in_parallel(redshift_data: Any) -> None
 def test_statements_belong_to_their_principal(warehouse: Warehouse) -> None:
     with RedshiftDataEmulator(warehouse, enforce_owner=True) as emulator:
         owner, other = (client_for(emulator.endpoint_url, key) for key in ("OWNERKEY", "OTHERKEY"))
-        statement_id = owner.execute_statement(Database=DB, Sql="SELECT 1")["Id"]
+        statement_id = owner.execute_statement(Database=DB, WorkgroupName=WG, Sql="SELECT 1")["Id"]
         assert wait(owner, statement_id)["Status"] == "FINISHED"
 
         for call in (other.describe_statement, other.get_statement_result, other.cancel_statement):
@@ -623,7 +648,9 @@ def test_stop_aborts_running_statements(warehouse: Warehouse) -> None:
     emulator.subscribe(received.append)
     emulator.start()
     client = client_for(emulator.endpoint_url)
-    statement_id = client.execute_statement(Database=DB, Sql="SELECT pg_sleep(29)", WithEvent=True)["Id"]
+    statement_id = client.execute_statement(
+        Database=DB, WorkgroupName=WG, Sql="SELECT pg_sleep(29)", WithEvent=True
+    )["Id"]
     wait_started(client, statement_id)
     started = time.monotonic()
 

@@ -89,5 +89,7 @@ class FakeRedshift(StatementApi):
         self.end(statement_id, "ABORTED")
         return True
 
-    def result_rows(self, sub_statement_id: str, max_rows: int, max_bytes: int = 64 * 1024) -> ResultRows:
+    def result_rows(
+        self, sub_statement_id: str, max_rows: int, max_bytes: int = 64 * 1024, *, csv: bool = False
+    ) -> ResultRows:
         raise AssertionError("the fake's statements return no rows (HasResultSet is never set)")

@@ -81,7 +81,9 @@ class FakeRedshift(StatementApi):
         self.descriptions[statement_id]["Status"] = "ABORTED"
         return True
 
-    def result_rows(self, sub_statement_id: str, max_rows: int, max_bytes: int = 64 * 1024) -> ResultRows:
+    def result_rows(
+        self, sub_statement_id: str, max_rows: int, max_bytes: int = 64 * 1024, *, csv: bool = False
+    ) -> ResultRows:
         raise AssertionError("an operator action never reads rows")
 
 

@@ -41,7 +41,9 @@ class RecordingRedshift(StatementApi):
         self.calls.append(("cancel", (statement_id,)))
         return statement_id == "running"
 
-    def result_rows(self, sub_statement_id: str, max_rows: int, max_bytes: int = 64 * 1024) -> ResultRows:
+    def result_rows(
+        self, sub_statement_id: str, max_rows: int, max_bytes: int = 64 * 1024, *, csv: bool = False
+    ) -> ResultRows:
         self.calls.append(("result_rows", (sub_statement_id, max_rows, max_bytes)))
         return ResultRows(columns=["x"], rows=[[1]], total_rows=1, truncated=False)
 

@@ -31,6 +31,21 @@ def test_parameters_are_checked_by_name() -> None:
     assert for_batch(batch, {"since": "x", "other": "y"}) == [{"name": "since", "value": "x"}]
 
 
+def test_run_request_results_options_are_named_values() -> None:
+    request = RunRequest.parse({"sql_file": "q.sql", "results": "all", "result_format": "CSV"})
+    assert (request.results, request.result_format) == ("all", "CSV")
+    assert (
+        RunRequest.parse({"sql_file": "q.sql"}).results,
+        RunRequest.parse({"sql_file": "q.sql"}).result_format,
+    ) == (
+        "last",
+        "JSON",
+    )
+    for bad in ({"results": "some"}, {"result_format": "csv"}, {"result_format": "PARQUET"}):
+        with pytest.raises(BadInputError, match="result"):
+            RunRequest.parse({"sql_file": "q.sql", **bad})
+
+
 def test_run_request_needs_exactly_one_source() -> None:
     assert RunRequest.parse({"sql_file": "q.sql"}).files == ["q.sql"]
     assert RunRequest.parse({"batches": ["a.sql", "b.sql"]}).files == ["a.sql", "b.sql"]

@@ -80,6 +80,10 @@ def test_default_options_add_nothing() -> None:
 def test_options_payload_names_only_what_differs_from_the_defaults() -> None:
     assert RunOptions(execution_mode="AUTO_COMMIT").payload() == {"execution_mode": "AUTO_COMMIT"}
     assert RunOptions(max_rows=0).payload() == {"max_rows": 0}  # zero rows is a choice, not a default
+    assert RunOptions(results="all", result_format="CSV").payload() == {
+        "results": "all",
+        "result_format": "CSV",
+    }
     assert RunOptions(parameters={"day": "1"}, session_keep_alive=300).payload() == {
         "parameters": {"day": "1"},
         "session_keep_alive_seconds": 300,

@@ -101,6 +101,12 @@ def test_submit_auto_commit_asks_for_it(redshift: RedshiftData, stubber: Stubber
     assert _submit(redshift, execution_mode="AUTO_COMMIT") == STATEMENT
 
 
+def test_submit_csv_results_asks_for_them(redshift: RedshiftData, stubber: Stubber) -> None:
+    expected = _submitted(Database="dev", WorkgroupName="analytics", ResultFormat="CSV")
+    stubber.add_response("batch_execute_statement", {"Id": STATEMENT}, expected)
+    assert _submit(redshift, result_format="CSV") == STATEMENT
+
+
 def test_submit_passes_parameters_and_omits_an_empty_list(redshift: RedshiftData, stubber: Stubber) -> None:
     parameters = [{"name": "since", "value": "2024-01-01"}]
     stubber.add_response(

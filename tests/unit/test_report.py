@@ -204,7 +204,13 @@ def test_single_batch_json_has_no_batches_key() -> None:
     assert "batches" not in document
     assert document["status"] == "SUCCEEDED"
     assert document["statements"][1] == {"index": 2, "status": "FINISHED", "rows": 3, "duration_ms": 1.0}
-    assert document["result"] == {"columns": ["n"], "rows": [[3]], "total_rows": 1, "truncated": False}
+    assert document["result"] == {
+        "columns": ["n"],
+        "rows": [[3]],
+        "total_rows": 1,
+        "truncated": False,
+        "index": None,
+    }
     assert document["durable_operations"] == 3
     assert document["invocations"] == 2
 

@@ -113,10 +113,8 @@ def _print_report(report: RunReport) -> None:
         click.echo(output.table(["attempt", "statement", "status", "error"], tried))
     for batch in report.batches or []:
         click.echo(f"batch        {batch.sql_file}: {output.status(batch.status.value)}")
-    result = report.result
-    if result:
-        more = f" (first {len(result.rows)} of {result.total_rows})" if result.truncated else ""
-        click.echo(f"result rows{more}")
-        click.echo(output.table(result.columns, result.rows))
+    kept = report.results or ([report.result] if report.result else [])
+    if kept:
+        click.echo(output.results(kept))
     if report.error:
         click.echo(f"error        {report.error.type}: {report.error.message}")

@@ -126,7 +126,8 @@ def show(run: str, **target: Any) -> None:
         ("created", record.created_at.isoformat(timespec="seconds")),
         ("error", output.clip(record.error, 200) if record.error else "-"),
     ]
-    attempts = RunSummary.model_validate_json(record.summary).attempts if record.summary else []
+    summary = RunSummary.model_validate_json(record.summary) if record.summary else None
+    attempts = summary.attempts if summary else []
     if len(attempts) > 1:
         left += [(f"  attempt {a.number}", f"{a.status} {a.statement_id}") for a in attempts]
     middle = [
@@ -143,3 +144,6 @@ def show(run: str, **target: Any) -> None:
         ("operations", execution.get("Operations")),
     ]
     click.echo(output.panels([("REGISTRY", left), ("REDSHIFT", middle), ("DURABLE EXECUTION", right)]))
+    kept = (summary.results or ([summary.result] if summary.result else [])) if summary else []
+    if kept:
+        click.echo(output.results(kept))

@@ -185,5 +185,7 @@ class CrashAfterSubmit:
     def cancel(self, statement_id: str) -> bool:
         return self.inner.cancel(statement_id)
 
-    def result_rows(self, sub_statement_id: str, max_rows: int, max_bytes: int = 64 * 1024) -> ResultRows:
-        return self.inner.result_rows(sub_statement_id, max_rows, max_bytes)
+    def result_rows(
+        self, sub_statement_id: str, max_rows: int, max_bytes: int = 64 * 1024, *, csv: bool = False
+    ) -> ResultRows:
+        return self.inner.result_rows(sub_statement_id, max_rows, max_bytes, csv=csv)

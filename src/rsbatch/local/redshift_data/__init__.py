@@ -8,8 +8,11 @@ boto3 ``redshift-data`` client reaches it through ``endpoint_url`` or
 
 Operations: BatchExecuteStatement, ExecuteStatement, DescribeStatement (``WaitTimeSeconds``
 long poll), CancelStatement (cancels the running PostgreSQL query), GetStatementResult
-(typed fields, ``ColumnMetadata``, ``NextToken`` paging, batch results by ``<id>:N``) and
-ListStatements (name prefix, status filter; FINISHED only by default, as documented).
+(typed fields, ``ColumnMetadata``, ``NextToken`` paging, batch results by ``<id>:N``),
+GetStatementResultV2 (the same for ``ResultFormat=CSV`` statements, as ``CSVRecords``
+text), ListStatements (name prefix, status filter; FINISHED only by default, as
+documented), ListSessions, and the catalog: ListDatabases, ListSchemas, ListTables and
+DescribeTable, answered from PostgreSQL's own catalogs (``LIKE`` patterns, paging).
 
 Semantics follow the service: statuses SUBMITTED → PICKED → STARTED → FINISHED | FAILED |
 ABORTED; a batch runs as one SERIALIZABLE transaction (``ExecutionMode=TRANSACTION``, the
@@ -17,7 +20,9 @@ default, at Redshift's only isolation level: the failing sub-statement is FAILED
 PostgreSQL's error, serialization failures and deadlocks included, the later ones ABORTED,
 nothing is committed) or statement by statement (``AUTO_COMMIT``: each commits, later
 statements still run after a failure); ``ClientToken`` replays return the first statement's id; ``:name``
-parameters are bound by psycopg; Redshift's limits answer ``ValidationException``. Every
+parameters are bound by psycopg; Redshift's limits answer ``ValidationException``, and so do
+a statement that names no cluster or workgroup, a ClientToken reused with another request
+and a result read with the operation of the other format. Every
 statement passes through :func:`~rsbatch.local.dialect.to_postgres` first. Sessions run in
 UTC and each statement sees a fresh session (pooled connections are ``DISCARD ALL``-ed),
 unless it asks for one: ``SessionKeepAliveSeconds`` keeps its connection (temp tables and
@@ -33,8 +38,8 @@ On purpose, :meth:`RedshiftDataEmulator.set_faults` makes it misbehave as Redshi
 active-statements limit (:attr:`~RedshiftDataEmulator.peak_active` records the most ever
 active), an event per sub-statement, DescribeStatement lagging behind the event.
 
-Not emulated: ``ResultFormat=CSV``
-and ``GetStatementResultV2``, the Describe/List table operations.
+Not emulated: the other databases of a data share (``ConnectedDatabase`` is accepted and
+ignored), IAM Identity Center (``RoleLevel`` is accepted and ignored).
 
 The parts, split as protocol emulators such as moto's are (wire errors, request parsing,
 state, operations), each knowing only what it needs:
@@ -46,9 +51,10 @@ state, operations), each knowing only what it needs:
 - :mod:`.sessions`: the connections kept between a principal's statements;
 - :mod:`.events`: the status-change event and its subscribers;
 - :mod:`.injected`: the warehouse fault knobs, their dice, Redshift's error 1023;
-- :mod:`.results`: PostgreSQL values and columns as the Data API types them;
+- :mod:`.results`: PostgreSQL values and columns as the Data API types them (or as CSV);
+- :mod:`.catalog`: the metadata operations' queries on PostgreSQL's catalogs;
 - :mod:`.runner`: worker threads and pooled connections running the SQL;
-- :mod:`.backend`: the six operations, applying parsed requests to the state;
+- :mod:`.backend`: the operations, applying parsed requests to the state;
 - :mod:`.server`: HTTP framing around a ``(target, body, authorization)`` handler;
 - :mod:`.emulator`: :class:`RedshiftDataEmulator`, which wires them and owns the lifecycle.
 """

@@ -3,9 +3,12 @@
 Requests arrive parsed (:mod:`.parsing`), so every refusal here depends on state: an unknown
 or foreign statement, a busy or expired session, the active-statements limit, a cancel that
 comes too late, a result that does not exist (yet). ``ClientToken`` replays return the first
-statement's id; ``WaitTimeSeconds`` long polls return as soon as the statement ends (or the
-emulator stops; for DescribeStatement with the ``describe-lag`` fault, as soon as its lag is
-over). Running the SQL is the runner's; making a statement terminal, the store's.
+statement's id (the same token with another request is refused); results are read in
+the format the statement was submitted with (GetStatementResult: JSON, GetStatementResultV2:
+CSV); the catalog operations read PostgreSQL's catalogs (:mod:`.catalog`);
+``WaitTimeSeconds`` long polls return as soon as the statement ends (or the emulator stops;
+for DescribeStatement with the ``describe-lag`` fault, as soon as its lag is over).
+Running the SQL is the runner's; making a statement terminal, the store's.
 """
 
 from __future__ import annotations
@@ -15,29 +18,42 @@ import threading
 import time
 from typing import Any, assert_never
 
-from rsbatch.local.redshift_data.exceptions import invalid, no_result, shutting_down
+import psycopg
+
+from rsbatch.local.redshift_data import catalog
+from rsbatch.local.redshift_data.exceptions import (
+    database_connection,
+    invalid,
+    no_result,
+    shutting_down,
+    wrong_result_format,
+)
 from rsbatch.local.redshift_data.models import FINISHED, Statement
 from rsbatch.local.redshift_data.parsing import (
     MAX_WAIT_SECONDS,
     CancelRequest,
+    CatalogRequest,
     DescribeRequest,
     GetResultRequest,
     ListRequest,
+    ListSessionsRequest,
     ParsedRequest,
     SubmitRequest,
     decode_token,
     encode_token,
 )
-from rsbatch.local.redshift_data.results import field
+from rsbatch.local.redshift_data.results import csv_records, field
 from rsbatch.local.redshift_data.runner import Runner
 from rsbatch.local.redshift_data.sessions import Sessions
 from rsbatch.local.redshift_data.settings import Settings
 from rsbatch.local.redshift_data.store import StatementStore
+from rsbatch.local.warehouse import DEFAULT_DATABASE
 
 
 class Backend:
     """ExecuteStatement, BatchExecuteStatement, DescribeStatement, CancelStatement,
-    GetStatementResult and ListStatements, under the emulator's condition."""
+    GetStatementResult(V2), ListStatements, ListSessions and the catalog operations
+    (ListDatabases, ListSchemas, ListTables, DescribeTable), under the emulator's condition."""
 
     def __init__(
         self,
@@ -84,6 +100,10 @@ class Backend:
                 return self._get_result(request, principal)
             case ListRequest():
                 return self._list(request, principal)
+            case CatalogRequest():
+                return self._catalog(request)
+            case ListSessionsRequest():
+                return self._list_sessions(request, principal)
             case _:
                 assert_never(request)
 
@@ -118,7 +138,7 @@ class Backend:
                 raise shutting_down()
             self._sessions.expire(now)
             self._store.expire(now)
-            known = self._store.replay(principal, req.client_token, now)
+            known = self._store.replay(principal, req, now)
             stmt = known if known is not None else self._create(req, principal, now)
         if known is None:
             self._runner.submit(stmt)
@@ -144,8 +164,7 @@ class Backend:
             session = self._sessions.open(principal, stmt.database, stmt.target, req.keep_alive)
         if session is not None:
             self._sessions.bind(session, stmt, req.keep_alive)
-        if req.client_token is not None:
-            self._store.remember(principal, req.client_token, stmt, now)
+        self._store.remember(principal, req, stmt, now)
         return stmt
 
     # -- cancel ----------------------------------------------------------------------------
@@ -181,15 +200,62 @@ class Backend:
             result = sub if sub is not None else stmt.subs[0]
             if result.status != FINISHED or not result.has_result_set:
                 raise no_result(result.id)
+            if stmt.result_format != req.result_format:
+                raise wrong_result_format(result.id, stmt.result_format)
         offset = decode_token(req.next_token, "offset", id=result.id) if req.next_token else 0
         end = offset + max(1, self._settings.result_page_rows)
+        rows = result.rows[offset:end]
         out: dict[str, Any] = {
-            "Records": [[field(v) for v in row] for row in result.rows[offset:end]],
             "ColumnMetadata": result.columns,
             "TotalNumRows": len(result.rows),
         }
+        if req.result_format == "CSV":
+            out["Records"] = csv_records(result.columns, rows, header=offset == 0)
+            out["ResultFormat"] = "CSV"
+        else:
+            out["Records"] = [[field(v) for v in row] for row in rows]
         if end < len(result.rows):
             out["NextToken"] = encode_token({"id": result.id, "offset": end})
+        return out
+
+    # -- catalog and sessions --------------------------------------------------------------
+
+    def _catalog(self, req: CatalogRequest) -> dict[str, Any]:
+        """A page of the warehouse's catalog, read on the request's thread (no statement)."""
+        database = req.database or DEFAULT_DATABASE
+        try:
+            with self._runner.connection(database) as conn:
+                entries = catalog.page(conn, req)
+        except psycopg.OperationalError as exc:
+            raise database_connection(f"Could not connect to database {database}: {exc}") from None
+        key = {
+            "ListDatabases": "Databases",
+            "ListSchemas": "Schemas",
+            "ListTables": "Tables",
+            "DescribeTable": "ColumnList",
+        }[req.operation]
+        out: dict[str, Any] = {key: entries[: req.limit]}
+        if req.operation == "DescribeTable" and req.table is not None:
+            out["TableName"] = req.table
+        if len(entries) > req.limit:
+            out["NextToken"] = encode_token({"offset": req.offset + req.limit, "query": req.query_key})
+        return out
+
+    def _list_sessions(self, req: ListSessionsRequest, principal: str) -> dict[str, Any]:
+        """The caller's sessions of the last 24 hours (AVAILABLE or BUSY unless asked), newest first."""
+        with self._cond:
+            self._sessions.expire(time.time())
+            matches = [
+                s.summary()
+                for s in self._sessions.of(principal)
+                if s.status in req.statuses
+                and (req.session_id is None or s.id == req.session_id)
+                and all({**s.target, "Database": s.database}.get(k) == v for k, v in req.filters.items())
+            ]
+        end = req.offset + req.limit
+        out: dict[str, Any] = {"Sessions": matches[req.offset : end]}
+        if end < len(matches):
+            out["NextToken"] = encode_token({"offset": end, "query": "ListSessions"})
         return out
 
     def _list(self, req: ListRequest, principal: str) -> dict[str, Any]:

@@ -18,6 +18,7 @@ INTERNAL_SERVER = "InternalServerException"
 SERIALIZATION = "SerializationException"
 UNKNOWN_OPERATION = "UnknownOperationException"
 THROTTLING = "ThrottlingException"  # not in the model: AWS's common error, retried by botocore
+DATABASE_CONNECTION = "DatabaseConnectionException"  # the catalog operations' fault
 
 
 class ApiError(Exception):
@@ -63,6 +64,25 @@ def no_result(result_id: str) -> ApiError:
         "Query does not have result. Please check query status with DescribeStatement.",
         ResourceId=result_id,
     )
+
+
+def wrong_result_format(result_id: str, stored: str) -> ApiError:
+    """GetStatementResult of a CSV statement, or GetStatementResultV2 of a JSON one.
+
+    The model says the statement "must have specified ResultFormat as CSV" (V2) / "as JSON,
+    or let the format default to JSON" (GetStatementResult) and lists ValidationException for
+    both; AWS documents no message, so this one names the operation that reads it.
+    """
+    reader = "GetStatementResultV2" if stored == "CSV" else "GetStatementResult"
+    return ApiError(
+        VALIDATION,
+        f"Query {result_id} was submitted with ResultFormat {stored}: read its result with {reader}.",
+    )
+
+
+def database_connection(message: str) -> ApiError:
+    """A catalog operation that could not connect to its database (the model's fault, 500)."""
+    return ApiError(DATABASE_CONNECTION, message, 500)
 
 
 def unknown_operation(message: str, status: int = 400) -> ApiError:

@@ -80,9 +80,35 @@ class Session:
     database: str
     target: dict[str, str]
     keep_alive: int
+    created_at: float = 0.0
+    updated_at: float = 0.0
     conn: Connection | None = None
     busy: bool = False
+    closed: bool = False
     expires_at: float = 0.0
+    current_statement: str | None = None  # the statement it runs (busy) or ran last
+
+    @property
+    def status(self) -> str:
+        """SessionStatusString: AVAILABLE, BUSY or CLOSED."""
+        return "CLOSED" if self.closed else "BUSY" if self.busy else "AVAILABLE"
+
+    def summary(self) -> dict[str, Any]:
+        """The ListSessions view (SessionData)."""
+        out: dict[str, Any] = {
+            "SessionId": self.id,
+            "Status": self.status,
+            "CreatedAt": self.created_at,
+            "UpdatedAt": self.updated_at,
+            "Database": self.database,
+            "SessionAliveSeconds": self.keep_alive,
+            **{k: v for k, v in self.target.items() if k in ("ClusterIdentifier", "WorkgroupName", "DbUser")},
+        }
+        if not self.closed and not self.busy:
+            out["SessionTtl"] = self.expires_at
+        if self.current_statement is not None:
+            out["CurrentStatementId"] = self.current_statement
+        return out
 
 
 @dataclass(frozen=True)
@@ -110,6 +136,7 @@ class Statement:
     with_event: bool
     principal: str
     created_at: float
+    result_format: str = "JSON"  # how GetStatementResult(V2) reads its results: JSON or CSV
     status: str = SUBMITTED
     updated_at: float = 0.0
     error: str | None = None
@@ -190,7 +217,7 @@ class Statement:
         out: dict[str, Any] = {
             **_progress(self),
             "RedshiftPid": self.redshift_pid,
-            "ResultFormat": "JSON",
+            "ResultFormat": self.result_format,
             **self.target,
         }
         if self.error is not None:
@@ -208,7 +235,12 @@ class Statement:
 
     def describe_sub(self, sub: Sub) -> dict[str, Any]:
         """DescribeStatement of ``<id>:N``: the sub-statement, with its statement's connection."""
-        return {**sub.describe(), "RedshiftPid": self.redshift_pid, "ResultFormat": "JSON", **self.target}
+        return {
+            **sub.describe(),
+            "RedshiftPid": self.redshift_pid,
+            "ResultFormat": self.result_format,
+            **self.target,
+        }
 
     def summary(self) -> dict[str, Any]:
         """The ListStatements view (StatementData)."""
@@ -218,7 +250,7 @@ class Statement:
             "CreatedAt": self.created_at,
             "UpdatedAt": self.updated_at,
             "IsBatchStatement": self.is_batch,
-            "ResultFormat": "JSON",
+            "ResultFormat": self.result_format,
         }
         if self.is_batch:
             out["QueryStrings"] = [sub.sql for sub in self.subs]
@@ -230,4 +262,6 @@ class Statement:
             out["QueryParameters"] = self.parameters
         if "SecretArn" in self.target:
             out["SecretArn"] = self.target["SecretArn"]
+        if self.session is not None:
+            out["SessionId"] = self.session.id
         return out

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import dataclasses
 import json
 import re
 from collections.abc import Callable, Mapping, Sequence
@@ -27,7 +28,13 @@ MAX_STATEMENT_NAME = 2048
 MAX_CLIENT_TOKEN = 64
 MAX_WAIT_SECONDS = 30
 MAX_SESSION_KEEP_ALIVE = 86400
-MAX_LIST_RESULTS = 100
+MAX_LIST_RESULTS = 100  # ListStatementsLimit (ListStatements, ListSessions)
+MAX_PAGE_SIZE = 1000  # PageSize (ListDatabases, ListSchemas, ListTables, DescribeTable)
+RESULT_FORMATS = ("JSON", "CSV")  # ResultFormatString
+SESSION_STATUSES = ("AVAILABLE", "BUSY", "CLOSED")  # SessionStatusString
+
+# The service's wording (boto/boto3#3336 quotes it) for a statement sent nowhere.
+NO_TARGET = "Either ClusterIdentifier or WorkgroupName needs to be specified."
 
 _LIST_STATUSES = frozenset({*STATUSES, "ALL"})
 _TARGET_FIELDS = ("ClusterIdentifier", "Database", "DbUser", "SecretArn", "WorkgroupName")
@@ -155,6 +162,21 @@ class SubmitRequest:
     keep_alive: int | None
     target: Mapping[str, str]
     parameters: tuple[Mapping[str, str], ...]
+    result_format: str = "JSON"
+
+    @property
+    def fingerprint(self) -> tuple[object, ...]:
+        """What a ClientToken replay must repeat: the SQL, where it runs, how, with what values."""
+        return (
+            self.sqls,
+            self.is_batch,
+            self.name,
+            self.mode,
+            self.session_id,
+            tuple(sorted(self.target.items())),
+            tuple(tuple(sorted(p.items())) for p in self.parameters),
+            self.result_format,
+        )
 
 
 @dataclass(frozen=True)
@@ -173,6 +195,7 @@ class GetResultRequest:
     ref: StatementRef
     next_token: str | None  # read once the result it pages through is known
     wait: int | None
+    result_format: str = "JSON"  # GetStatementResult: JSON; GetStatementResultV2: CSV
 
 
 @dataclass(frozen=True)
@@ -184,7 +207,49 @@ class ListRequest:
     filters: Mapping[str, str]
 
 
-ParsedRequest = SubmitRequest | DescribeRequest | CancelRequest | GetResultRequest | ListRequest
+@dataclass(frozen=True)
+class CatalogRequest:
+    """ListDatabases, ListSchemas, ListTables or DescribeTable: a page of the warehouse's catalog.
+
+    ``schema`` / ``table`` are LIKE patterns (``%``, ``_``) for the List operations and names
+    for DescribeTable (``exact``).
+    """
+
+    operation: str
+    database: str | None
+    schema: str | None
+    table: str | None
+    limit: int
+    offset: int  # the NextToken: how many entries earlier pages returned
+
+    @property
+    def exact(self) -> bool:
+        return self.operation == "DescribeTable"
+
+    @property
+    def query_key(self) -> str:
+        """What a NextToken is bound to: the same operation over the same catalog entries."""
+        return json.dumps([self.operation, self.database, self.schema, self.table])
+
+
+@dataclass(frozen=True)
+class ListSessionsRequest:
+    session_id: str | None
+    statuses: frozenset[str]
+    limit: int
+    offset: int
+    filters: Mapping[str, str]
+
+
+ParsedRequest = (
+    SubmitRequest
+    | DescribeRequest
+    | CancelRequest
+    | GetResultRequest
+    | ListRequest
+    | CatalogRequest
+    | ListSessionsRequest
+)
 
 
 # -- the operations' parsers -----------------------------------------------------------------
@@ -213,15 +278,14 @@ def _parse_submit(req: Request, sqls: tuple[str, ...], *, is_batch: bool) -> Sub
     if is_batch:
         mode = req.enum("ExecutionMode", (TRANSACTION, AUTO_COMMIT)) or TRANSACTION
     wait = req.integer("WaitTimeSeconds", 1, MAX_WAIT_SECONDS)
-    if req.enum("ResultFormat", ("JSON", "CSV")) == "CSV":
-        raise invalid("ResultFormat CSV is not supported locally")
+    result_format = req.enum("ResultFormat", RESULT_FORMATS) or "JSON"
     session_id = req.string("SessionId")
     keep_alive = req.integer("SessionKeepAliveSeconds", 0, MAX_SESSION_KEEP_ALIVE)
     target = {k: v for k in _TARGET_FIELDS if (v := req.string(k)) is not None}
     if session_id and target:
         raise invalid("SessionId cannot be combined with a cluster, workgroup or database")
-    if "ClusterIdentifier" in target and "WorkgroupName" in target:
-        raise invalid("ClusterIdentifier and WorkgroupName are mutually exclusive")
+    if not session_id:
+        _check_target(target)
     parameters = req.parameters()
     _check_parameters(sqls, parameters)
     return SubmitRequest(
@@ -236,7 +300,16 @@ def _parse_submit(req: Request, sqls: tuple[str, ...], *, is_batch: bool) -> Sub
         keep_alive=keep_alive,
         target=target,
         parameters=tuple(parameters),
+        result_format=result_format,
     )
+
+
+def _check_target(target: Mapping[str, str]) -> None:
+    """A statement or catalog call names exactly one warehouse: a cluster or a workgroup."""
+    if "ClusterIdentifier" in target and "WorkgroupName" in target:
+        raise invalid("ClusterIdentifier and WorkgroupName are mutually exclusive")
+    if "ClusterIdentifier" not in target and "WorkgroupName" not in target:
+        raise invalid(NO_TARGET)
 
 
 def _check_parameters(sqls: Sequence[str], parameters: list[dict[str, str]]) -> None:
@@ -267,6 +340,50 @@ def parse_get_result(req: Request) -> GetResultRequest:
     return GetResultRequest(req.statement_ref(), next_token, wait)
 
 
+def parse_get_result_v2(req: Request) -> GetResultRequest:
+    next_token = req.string("NextToken")
+    wait = req.integer("WaitTimeSeconds", 1, MAX_WAIT_SECONDS)
+    return GetResultRequest(req.statement_ref(), next_token, wait, result_format="CSV")
+
+
+def _catalog_parser(operation: str, *, schema: str | None, table: str | None) -> Parser:
+    """The parser of one catalog operation: its target, Database, filter members and page."""
+
+    def parse(req: Request) -> CatalogRequest:
+        target = {k: v for k in _TARGET_FIELDS if (v := req.string(k)) is not None}
+        database = req.string("Database", required=operation != "ListDatabases")
+        req.string("ConnectedDatabase")
+        _check_target(target)
+        limit = req.integer("MaxResults", 0, MAX_PAGE_SIZE) or MAX_PAGE_SIZE
+        next_token = req.string("NextToken")
+        request = CatalogRequest(
+            operation=operation,
+            database=database,
+            schema=req.string(schema) if schema else None,
+            table=req.string(table) if table else None,
+            limit=limit,
+            offset=0,
+        )
+        if next_token:
+            offset = decode_token(next_token, "offset", query=request.query_key)
+            request = dataclasses.replace(request, offset=offset)
+        return request
+
+    return parse
+
+
+def parse_list_sessions(req: Request) -> ListSessionsRequest:
+    next_token = req.string("NextToken")
+    limit = req.integer("MaxResults", 0, MAX_LIST_RESULTS) or MAX_LIST_RESULTS
+    session_id = req.string("SessionId")
+    status = req.enum("Status", SESSION_STATUSES)
+    req.boolean("RoleLevel")
+    filters = {k: v for k in _LIST_FILTERS if (v := req.string(k)) is not None}
+    offset = decode_token(next_token, "offset", query="ListSessions") if next_token else 0
+    statuses = frozenset({status} if status else {"AVAILABLE", "BUSY"})
+    return ListSessionsRequest(session_id, statuses, limit, offset, filters)
+
+
 def parse_list(req: Request) -> ListRequest:
     prefix = req.string("StatementName", max_len=MAX_STATEMENT_NAME)
     status = req.enum("Status", sorted(_LIST_STATUSES)) or FINISHED
@@ -286,7 +403,13 @@ PARSERS: Mapping[str, Parser] = {
     "DescribeStatement": parse_describe,
     "CancelStatement": parse_cancel,
     "GetStatementResult": parse_get_result,
+    "GetStatementResultV2": parse_get_result_v2,
     "ListStatements": parse_list,
+    "ListDatabases": _catalog_parser("ListDatabases", schema=None, table=None),
+    "ListSchemas": _catalog_parser("ListSchemas", schema="SchemaPattern", table=None),
+    "ListTables": _catalog_parser("ListTables", schema="SchemaPattern", table="TablePattern"),
+    "DescribeTable": _catalog_parser("DescribeTable", schema="Schema", table="Table"),
+    "ListSessions": parse_list_sessions,
 }
 
 

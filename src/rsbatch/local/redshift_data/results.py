@@ -1,12 +1,15 @@
-"""How PostgreSQL rows become the Data API's typed records.
+"""How PostgreSQL rows become the Data API's typed records, or its CSV text.
 
 Three pieces that must agree: the loaders (which values psycopg hands back as Python
-bool/int/float and which stay PostgreSQL's own text), the ``Field`` each value becomes, and
-the ``ColumnMetadata`` of each column.
+bool/int/float and which stay PostgreSQL's own text), the ``Field`` each value becomes (or
+its CSV cell), and the ``ColumnMetadata`` of each column.
 """
 
 from __future__ import annotations
 
+import csv
+import io
+from collections.abc import Sequence
 from typing import Any
 
 import psycopg
@@ -45,6 +48,29 @@ def field(value: Any) -> dict[str, Any]:
     if isinstance(value, float):
         return {"doubleValue": value}
     return {"stringValue": value if isinstance(value, str) else str(value)}
+
+
+def csv_records(
+    columns: Sequence[dict[str, Any]], rows: Sequence[tuple[Any, ...]], *, header: bool
+) -> list[dict[str, str]]:
+    """One page of rows as GetStatementResultV2's ``Records``: one ``QueryRecords`` union whose
+    ``CSVRecords`` is the page's CSV text (RFC 4180 quoting; a header line of the column
+    labels on the first page; NULL an empty cell, booleans ``true`` / ``false``).
+    """
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    if header:
+        writer.writerow([c["label"] for c in columns])
+    writer.writerows([_cell(v) for v in row] for row in rows)
+    return [{"CSVRecords": out.getvalue()}]
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
 
 
 def column(column: psycopg.Column) -> dict[str, Any]:

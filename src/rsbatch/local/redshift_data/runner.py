@@ -27,7 +27,7 @@ import logging
 import queue
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import psycopg
 from psycopg.pq import TransactionStatus
@@ -218,6 +218,17 @@ class Runner:
         """Close the idle connections."""
         if self._pool is not None:
             self._pool.close()
+
+    @contextlib.contextmanager
+    def connection(self, database: str) -> Iterator[Connection]:
+        """A pooled connection to ``database`` for a short read on the caller's thread
+        (the catalog operations); back to the pool (``DISCARD ALL``) afterwards."""
+        assert self._pool is not None
+        conn = self._pool.acquire(database)
+        try:
+            yield conn
+        finally:
+            self._pool.release(database, conn, reusable=True)
 
     def submit(self, stmt: Statement) -> None:
         assert self._workers is not None

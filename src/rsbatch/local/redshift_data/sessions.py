@@ -18,6 +18,9 @@ from psycopg.pq import TransactionStatus
 from rsbatch.local.redshift_data.exceptions import invalid
 from rsbatch.local.redshift_data.models import Connection, Session, Statement
 
+# ListSessions lists "the sessions that the caller created in the last 24 hours" (botocore's model).
+LISTED_SECONDS = 24 * 3600
+
 
 class Sessions:
     """The live sessions by id (the lock: the emulator's condition)."""
@@ -25,6 +28,7 @@ class Sessions:
     def __init__(self, cond: threading.Condition) -> None:
         self._cond = cond
         self._by_id: dict[str, Session] = {}
+        self._closed: dict[str, Session] = {}  # CLOSED sessions, listed for 24 h (ListSessions)
 
     def claim(self, session_id: str | None, principal: str, now: float) -> Session | None:
         """The caller's live, idle session, or a ValidationException saying why not (lock held)."""
@@ -43,12 +47,15 @@ class Sessions:
 
     def open(self, principal: str, database: str, target: Mapping[str, str], keep_alive: int) -> Session:
         """A new session, its connection to come from its first statement (lock held)."""
+        now = time.time()
         session = Session(
             id=str(uuid.uuid4()),
             principal=principal,
             database=database,
             target=dict(target),
             keep_alive=keep_alive,
+            created_at=now,
+            updated_at=now,
         )
         self._by_id[session.id] = session
         return session
@@ -57,6 +64,8 @@ class Sessions:
     def bind(session: Session, stmt: Statement, keep_alive: int | None) -> None:
         """``stmt`` runs on ``session`` (busy until it ends); a new keep-alive replaces the old."""
         session.busy = True
+        session.updated_at = time.time()
+        session.current_statement = stmt.id
         if keep_alive:
             session.keep_alive = keep_alive
         stmt.session = session
@@ -65,7 +74,8 @@ class Sessions:
         """Keep the connection for the session's next statement, or end the session."""
         with self._cond:
             session.busy = False
-            session.expires_at = time.time() + session.keep_alive
+            session.updated_at = time.time()
+            session.expires_at = session.updated_at + session.keep_alive
             keep = (
                 reusable
                 and conn is not None
@@ -77,9 +87,16 @@ class Sessions:
                 self._end(session)
 
     def expire(self, now: float) -> None:
-        """End the sessions idle past their keep-alive (lock held)."""
+        """End the sessions idle past their keep-alive, forget the long closed ones (lock held)."""
         for session in [x for x in self._by_id.values() if not x.busy and x.expires_at <= now]:
             self._end(session)
+        for session in [x for x in self._closed.values() if now - x.created_at > LISTED_SECONDS]:
+            del self._closed[session.id]
+
+    def of(self, principal: str) -> list[Session]:
+        """The principal's sessions, live and recently closed, newest first (lock held)."""
+        mine = [x for x in (*self._by_id.values(), *self._closed.values()) if x.principal == principal]
+        return sorted(mine, key=lambda x: x.created_at, reverse=True)
 
     def close_all(self) -> None:
         with self._cond:
@@ -92,3 +109,7 @@ class Sessions:
         if session.conn is not None and not session.conn.closed:
             session.conn.close()
         session.conn = None
+        if not session.closed:
+            session.closed = True
+            session.updated_at = time.time()
+            self._closed[session.id] = session

@@ -18,6 +18,7 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 
 from rsbatch.local.redshift_data.events import Events, RedshiftEvent
 from rsbatch.local.redshift_data.exceptions import active_statements_exceeded, invalid, not_found
@@ -29,6 +30,21 @@ from rsbatch.local.warehouse import DEFAULT_DATABASE
 
 # Limits of the real service (botocore model and the Redshift management guide).
 CLIENT_TOKEN_TTL = 8 * 3600
+
+# Our wording: AWS documents no message for a Data API ClientToken reused with another request.
+REPLAY_MISMATCH = (
+    "ClientToken {token} was already used with a different request (statement {id}); "
+    "use a new ClientToken for a new request"
+)
+
+
+@dataclass(frozen=True)
+class _Token:
+    """A remembered ClientToken: the statement it created, when, and the request it named."""
+
+    statement_id: str
+    at: float
+    fingerprint: tuple[object, ...]
 
 
 class StatementStore:
@@ -42,7 +58,7 @@ class StatementStore:
         self._settings = settings
         self._faults = faults
         self._statements: dict[str, Statement] = {}
-        self._tokens: dict[tuple[str, str], tuple[str, float]] = {}
+        self._tokens: dict[tuple[str, str], _Token] = {}
         self._seq = itertools.count(1)
         self._active = 0  # statements not yet terminal
         self._peak = 0  # the most statements ever active at once (since the last reset)
@@ -76,6 +92,7 @@ class StatementStore:
             principal=principal,
             created_at=now,
             updated_at=now,
+            result_format=req.result_format,
         )
         if self._faults.take_conflict(req.name):
             stmt.conflict_at = min(CONFLICT_AT, len(subs))
@@ -99,18 +116,27 @@ class StatementStore:
         with self._cond:
             return self._statements[statement_id]
 
-    def replay(self, principal: str, token: str | None, now: float) -> Statement | None:
-        """The statement an earlier request with this ClientToken created, if still known (lock held)."""
-        if token is None:
-            return None
-        known = self._tokens.get((principal, token))
-        if known is None or now - known[1] > CLIENT_TOKEN_TTL:
-            return None
-        return self._statements.get(known[0])
+    def replay(self, principal: str, req: SubmitRequest, now: float) -> Statement | None:
+        """The statement an earlier request with this ClientToken created, if still known (lock held).
 
-    def remember(self, principal: str, token: str, stmt: Statement, now: float) -> None:
-        """Replays of ``token`` by ``principal`` return ``stmt`` from now on (lock held)."""
-        self._tokens[(principal, token)] = (stmt.id, now)
+        The same token with another request (other SQL, target, mode, parameters…) is refused:
+        a ClientToken "ensures the idempotency of the request" (botocore's model), so it names
+        one request. The model lists no idempotency error for the Data API, so the refusal is
+        its ValidationException.
+        """
+        if req.client_token is None:
+            return None
+        known = self._tokens.get((principal, req.client_token))
+        if known is None or now - known.at > CLIENT_TOKEN_TTL:
+            return None
+        if known.fingerprint != req.fingerprint:
+            raise invalid(REPLAY_MISMATCH.format(token=req.client_token, id=known.statement_id))
+        return self._statements.get(known.statement_id)
+
+    def remember(self, principal: str, req: SubmitRequest, stmt: Statement, now: float) -> None:
+        """Replays of the request's ClientToken by ``principal`` return ``stmt`` from now on (lock held)."""
+        if req.client_token is not None:
+            self._tokens[(principal, req.client_token)] = _Token(stmt.id, now, req.fingerprint)
 
     def expire(self, now: float) -> None:
         """Forget tokens and statements past the service's retention (8 h / 24 h) (lock held).
@@ -118,7 +144,7 @@ class StatementStore:
         Both dicts are in creation order, so only the expired head is ever visited.
         """
         old_tokens = list(
-            itertools.takewhile(lambda item: now - item[1][1] > CLIENT_TOKEN_TTL, self._tokens.items())
+            itertools.takewhile(lambda item: now - item[1].at > CLIENT_TOKEN_TTL, self._tokens.items())
         )
         for key, _ in old_tokens:
             del self._tokens[key]
