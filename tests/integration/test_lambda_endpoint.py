@@ -111,7 +111,13 @@ def test_execution_arns_have_awss_shape_and_name(lambda_: Any) -> None:
 
 @pytest.mark.parametrize(
     "function",
-    [FUNCTION, f"{FUNCTION}:$LATEST", FUNCTION_ARN, f"{FUNCTION_ARN}:$LATEST", f"{ACCOUNT_ID}:function:{FUNCTION}"],
+    [
+        FUNCTION,
+        f"{FUNCTION}:$LATEST",
+        FUNCTION_ARN,
+        f"{FUNCTION_ARN}:$LATEST",
+        f"{ACCOUNT_ID}:function:{FUNCTION}",
+    ],
 )
 def test_the_function_is_found_by_name_or_arn(lambda_: Any, function: str) -> None:
     response = lambda_.invoke(FunctionName=function, InvocationType="DryRun", Payload=b"{}")
@@ -135,7 +141,9 @@ def test_another_function_is_resource_not_found(lambda_: Any, function: str) -> 
 def test_the_same_name_and_payload_return_the_existing_execution(lambda_: Any) -> None:
     first = start(lambda_, {"timeout": 60}, name="idempotent")
     assert start(lambda_, {"timeout": 60}, name="idempotent") == first
-    listed = lambda_.list_durable_executions_by_function(FunctionName=FUNCTION, DurableExecutionName="idempotent")
+    listed = lambda_.list_durable_executions_by_function(
+        FunctionName=FUNCTION, DurableExecutionName="idempotent"
+    )
     assert [e["DurableExecutionArn"] for e in listed["DurableExecutions"]] == [first]
 
 
@@ -150,12 +158,13 @@ def test_the_same_name_with_another_payload_is_already_started(lambda_: Any) -> 
     assert error.response["ResponseMetadata"]["HTTPStatusCode"] == 409
 
 
-@pytest.mark.parametrize(("name", "code"), [("bad name!", "InvalidParameterValueException"), ("x" * 65, None)])
-def test_a_bad_execution_name_is_refused(lambda_: Any, name: str, code: str | None) -> None:
+@pytest.mark.parametrize("name", ["bad name!", "x" * 65])
+def test_a_bad_execution_name_is_refused(lambda_: Any, name: str) -> None:
     error = error_of(
-        lambda_.invoke, FunctionName=FUNCTION, InvocationType="Event", Payload=b"{}", DurableExecutionName=name
-    )
-    assert code_of(error) == (code or "InvalidParameterValueException")
+        lambda_.invoke, FunctionName=FUNCTION, InvocationType="Event", Payload=b"{}",
+        DurableExecutionName=name,
+    )  # fmt: skip
+    assert code_of(error) == "InvalidParameterValueException"
 
 
 def test_a_payload_that_is_not_json_is_invalid_request_content(lambda_: Any) -> None:
