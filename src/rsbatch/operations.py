@@ -73,6 +73,14 @@ class RunOptions:
         return out
 
 
+def unqualified(function: str) -> str:
+    """A function name or (partial) ARN without its version or alias: `fn:live` → `fn`."""
+    parts = function.split(":")
+    if "function" in parts:
+        return ":".join(parts[: parts.index("function") + 2])
+    return parts[0]
+
+
 def parse_params(pairs: tuple[str, ...] | list[str]) -> dict[str, str]:
     """`--param k=v` (repeatable) → {k: v}; a pair without `=` or a repeated name is bad input."""
     params: dict[str, str] = {}
@@ -135,17 +143,16 @@ class Operator:
         callback_timeout: int | None,
         options: RunOptions | None = None,
     ) -> Started:
-        """Async invoke with DurableExecutionName; an existing name is reported, not restarted.
+        """Async invoke with DurableExecutionName; Lambda itself keeps a name to one execution.
 
+        AWS's idempotency rules (Lambda's durable-execution-idempotency page, and
+        the model's DurableExecutionName): the same name with the same input
+        returns the execution it already started, running or ended; the same
+        name with another input is DurableExecutionAlreadyStartedException,
+        reported here naming the existing run. The name is looked up first
+        only to tell the person whether the run is new.
         A list of SQL files is a chain: each batch in order, stopping at the first failure.
         """
-        if name:
-            existing = self.lambda_.list_durable_executions_by_function(
-                FunctionName=self.target.function, DurableExecutionName=name
-            ).get("DurableExecutions", [])
-            if existing:
-                arn = existing[0]["DurableExecutionArn"]
-                return Started(run=run_key(arn), execution_arn=arn, new=False)
         if not sql_file:
             raise BadInputError("give at least one SQL file")
         payload: dict[str, Any] = (
@@ -161,13 +168,31 @@ class Operator:
             "InvocationType": "Event",
             "Payload": json.dumps(payload).encode(),
         }
+        before = self._execution_named(name) if name else None
         if name:
             kwargs["DurableExecutionName"] = name
-        response = self.lambda_.invoke(**kwargs)
+        try:
+            response = self.lambda_.invoke(**kwargs)
+        except ClientError as exc:
+            if not name or error_code(exc) != "DurableExecutionAlreadyStartedException":
+                raise
+            existing = before or self._execution_named(name)
+            which = f"run {run_key(existing)} ({existing})" if existing else "another run"
+            raise OperatorError(
+                f"already started: the name {name!r} belongs to {which}, started with a different "
+                "input; nothing new was started. Use another --name, or `rsbatch show` that run"
+            ) from None
         arn = response.get("DurableExecutionArn")
         if not arn:
             raise OperatorError("the invoke returned no DurableExecutionArn: is the function durable?")
-        return Started(run=run_key(arn), execution_arn=arn, new=True)
+        return Started(run=run_key(arn), execution_arn=arn, new=arn != before)
+
+    def _execution_named(self, name: str) -> str | None:
+        """The ARN of the execution called `name`, on any version of the function (no qualifier)."""
+        found = self.lambda_.list_durable_executions_by_function(
+            FunctionName=unqualified(self.target.function), DurableExecutionName=name
+        ).get("DurableExecutions", [])
+        return str(found[0]["DurableExecutionArn"]) if found else None
 
     # -- read --------------------------------------------------------------
 

@@ -17,8 +17,11 @@ from rsbatch_core.models import CallbackPayload
 from rsbatch_core.observability import logger
 from rsbatch_core.verdict import CallbackDecision
 
-#: AWS says CallbackTimeoutException; the SDK's local runner answers 404 (ResourceNotFound).
-_CLOSED_CODES = frozenset({"CallbackTimeoutException", "ResourceNotFoundException"})
+#: The one error botocore's lambda model gives SendDurableExecutionCallbackSuccess|Failure for a
+#: callback that is done: "The callback ID token has either expired or the callback associated with
+#: the token has already been closed." Any other error (ResourceNotFoundException: a wrong function
+#: or a deleted execution; InvalidParameterValueException: a bad id) is raised.
+CLOSED_CODE = "CallbackTimeoutException"
 
 
 class Delivery(StrEnum):
@@ -65,8 +68,7 @@ class CallbackSender:
             call()
         except ClientError as exc:
             code = exc.response.get("Error", {}).get("Code", "")
-            status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
-            if code in _CLOSED_CODES or status == 404:
+            if code == CLOSED_CODE:
                 logger.info("callback already closed", extra={"action": action, "code": code})
                 logger.debug("closed callback id", extra={"callback_id": callback_id})
                 return Delivery.ALREADY_CLOSED

@@ -62,6 +62,12 @@ def test_starting_the_same_name_twice_gives_one_run(local_up: Cli) -> None:
     second = local_up("start", "query.sql", "--name", "mart-2026-11-27")
     assert second.returncode == 0
     assert "already started" in second.stdout and first["run"] in second.stdout
+    again = local_up.json("start", "query.sql", "--name", "mart-2026-11-27")
+    assert again == {**first, "new": False}
+    # The same name with another input: Lambda's DurableExecutionAlreadyStartedException, nothing new.
+    other = local_up("start", "query.sql", "--name", "mart-2026-11-27", "--query-group", "other")
+    assert other.returncode == 1
+    assert "already started" in other.stderr and first["run"] in other.stderr
     matching = [r for r in local_up.json("runs") if r["run_key"] == first["run"]]
     assert len(matching) == 1
 

@@ -45,6 +45,7 @@ PSEUDO = {
 #: ``ARN_PREFIX.format(service=...)``: an ARN up to the resource, in PSEUDO's account and region.
 ARN_PREFIX = "arn:aws:{service}:us-east-1:123456789012"
 SECRET = "arn:aws:secretsmanager:us-east-1:123456789012:secret:rsbatch/redshift-AbCdEf"
+SECRET_KEY = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
 
 #: What template.yaml's StatusRule must match: the listener and the local event bus rely on it.
 STATUS_RULE_PATTERN = {
@@ -63,6 +64,11 @@ SCENARIOS: dict[str, dict[str, str]] = {
     "cluster_dbuser": {"RedshiftClusterIdentifier": "warehouse", "RedshiftDbUser": "etl"},
     "cluster_secret": {"RedshiftClusterIdentifier": "warehouse", "RedshiftSecretArn": SECRET},
     "serverless_secret": {"RedshiftWorkgroupName": "analytics", "RedshiftSecretArn": SECRET},
+    "serverless_secret_key": {
+        "RedshiftWorkgroupName": "analytics",
+        "RedshiftSecretArn": SECRET,
+        "RedshiftSecretKmsKeyArn": SECRET_KEY,
+    },
     "everything": {
         "RedshiftWorkgroupName": "analytics",
         "SqlBucket": "my-sql",

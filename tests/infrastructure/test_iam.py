@@ -15,6 +15,7 @@ from tests.infrastructure.cfn import (
     ARN_PREFIX,
     SCENARIOS,
     SECRET,
+    SECRET_KEY,
     TEMPLATE_PATH,
     Stack,
     as_list,
@@ -50,6 +51,7 @@ CREDENTIALS: dict[str, set[tuple[str, str]]] = {
     },
     "cluster_secret": {("secretsmanager:GetSecretValue", SECRET)},
     "serverless_secret": {("secretsmanager:GetSecretValue", SECRET)},
+    "serverless_secret_key": {("secretsmanager:GetSecretValue", SECRET), ("kms:Decrypt", SECRET_KEY)},
     "everything": {
         (
             "redshift-serverless:GetCredentials",
@@ -189,6 +191,7 @@ def test_credential_permissions_only_under_their_condition() -> None:
         "redshift:GetClusterCredentialsWithIAM": "UseClusterIam",
         "redshift:GetClusterCredentials": "UseClusterDbUser",
         "secretsmanager:GetSecretValue": "HasSecret",
+        "kms:Decrypt": "HasSecretKmsKey",
         "s3:GetObject": "HasSqlBucket",
     }
     found = {}
@@ -205,3 +208,27 @@ def test_credential_permissions_only_under_their_condition() -> None:
         inline = json.dumps(raw[role_id]["Properties"]["Policies"])
         for action in expected_conditions:
             assert action not in inline
+
+
+@pytest.mark.parametrize("scenario", ["serverless_secret", "serverless_secret_key"])
+def test_the_secrets_key_is_decrypted_only_through_secrets_manager_for_that_secret(scenario: str) -> None:
+    stack = stack_for(scenario)
+    decrypts = [
+        s for s in stack.role_statements("DurableFunctionRole") if "kms:Decrypt" in as_list(s["Action"])
+    ]
+    if not stack.params["RedshiftSecretKmsKeyArn"]:
+        assert decrypts == []  # the AWS managed key aws/secretsmanager needs no grant
+        return
+    assert decrypts == [
+        {
+            "Effect": "Allow",
+            "Action": "kms:Decrypt",
+            "Resource": SECRET_KEY,
+            "Condition": {
+                "StringEquals": {
+                    "kms:ViaService": "secretsmanager.us-east-1.amazonaws.com",
+                    "kms:EncryptionContext:SecretARN": SECRET,
+                }
+            },
+        }
+    ]

@@ -18,6 +18,7 @@ from tests.infrastructure.cfn import (
     ROOT,
     SCENARIOS,
     SECRET,
+    SECRET_KEY,
     STATUS_RULE_PATTERN,
     Stack,
     function_name,
@@ -78,6 +79,7 @@ def test_parameters_match_the_contract() -> None:
         "RedshiftClusterIdentifier": "",
         "RedshiftDbUser": "",
         "RedshiftSecretArn": "",
+        "RedshiftSecretKmsKeyArn": "",
         "RedshiftDatabase": "dev",
         "CallbackTimeoutSeconds": "900",
         "ExecutionTimeoutSeconds": "90000",
@@ -121,6 +123,10 @@ def test_parameters_match_the_contract() -> None:
             ["DbUserOnlyForClusterIam"],
         ),
         ({"RedshiftWorkgroupName": "analytics", "SqlPrefix": "batches/"}, ["SqlPrefixNeedsBucket"]),
+        (
+            {"RedshiftWorkgroupName": "analytics", "RedshiftSecretKmsKeyArn": SECRET_KEY},
+            ["SecretKmsKeyNeedsSecret"],
+        ),
     ],
 )
 def test_rules_refuse_ambiguous_targets(overrides: dict[str, str], broken: list[str]) -> None:

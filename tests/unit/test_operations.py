@@ -14,13 +14,22 @@ from botocore.response import StreamingBody
 from botocore.stub import ANY, Stubber
 
 from rsbatch.config import Target
-from rsbatch.operations import Operator, OperatorError, RunOptions, Started, parse_duration, parse_params
+from rsbatch.operations import (
+    Operator,
+    OperatorError,
+    RunOptions,
+    Started,
+    parse_duration,
+    parse_params,
+    unqualified,
+)
 from rsbatch_core.errors import BadInputError
 from rsbatch_core.models import ResumedBy, RunRecord, RunStatus, RunSummary
 from rsbatch_core.registry import RunRegistry
 from rsbatch_core.runkey import run_key
 
 FUNCTION = "arn:aws:lambda:us-east-1:123456789012:function:rsbatch-durable:live"
+UNQUALIFIED = "arn:aws:lambda:us-east-1:123456789012:function:rsbatch-durable"
 ARN = f"{FUNCTION}/durable-execution/nightly/0b7c4f5e-1d2a-4b3c-9e8f-7a6b5c4d3e2f"
 RUN = run_key(ARN)
 
@@ -149,7 +158,7 @@ def test_start_invokes_async_with_the_run_input_and_name(operator: tuple[Operato
     stubber.add_response(
         "list_durable_executions_by_function",
         {"DurableExecutions": []},
-        {"FunctionName": FUNCTION, "DurableExecutionName": "nightly"},
+        {"FunctionName": UNQUALIFIED, "DurableExecutionName": "nightly"},
     )
     stubber.add_response(
         "invoke",
@@ -205,8 +214,7 @@ def test_start_of_several_files_is_a_chain(operator: tuple[Operator, Stubber]) -
     assert payloads == [{"batches": ["a.sql", "b.sql"], "session_keep_alive_seconds": 600}]
 
 
-def test_start_with_an_existing_name_reports_it_without_invoking(operator: tuple[Operator, Stubber]) -> None:
-    op, stubber = operator
+def existing_execution(stubber: Stubber) -> None:
     stubber.add_response(
         "list_durable_executions_by_function",
         {
@@ -220,11 +228,45 @@ def test_start_with_an_existing_name_reports_it_without_invoking(operator: tuple
                 }
             ]
         },
-        {"FunctionName": FUNCTION, "DurableExecutionName": "nightly"},
+        {"FunctionName": UNQUALIFIED, "DurableExecutionName": "nightly"},
     )
-    started = op.start("q.sql", "nightly", None)
-    assert started == Started(run=RUN, execution_arn=ARN, new=False)
-    # No invoke was stubbed: had start invoked, the Stubber would have raised.
+
+
+def test_start_with_an_existing_name_and_the_same_input_reports_that_run(
+    operator: tuple[Operator, Stubber],
+) -> None:
+    op, stubber = operator
+    existing_execution(stubber)
+    # Lambda answers an identical invoke with the execution it already started.
+    stubber.add_response("invoke", {"StatusCode": 202, "DurableExecutionArn": ARN})
+    assert op.start("q.sql", "nightly", None) == Started(run=RUN, execution_arn=ARN, new=False)
+
+
+def test_start_with_an_existing_name_and_another_input_names_the_run_and_starts_nothing(
+    operator: tuple[Operator, Stubber],
+) -> None:
+    op, stubber = operator
+    existing_execution(stubber)
+    stubber.add_client_error(
+        "invoke", service_error_code="DurableExecutionAlreadyStartedException", http_status_code=409
+    )
+    with pytest.raises(OperatorError, match="already started") as raised:
+        op.start("other.sql", "nightly", None)
+    assert RUN in str(raised.value) and ARN in str(raised.value)
+
+
+@pytest.mark.parametrize(
+    ("function", "expected"),
+    [
+        (FUNCTION, UNQUALIFIED),
+        (UNQUALIFIED, UNQUALIFIED),
+        ("rsbatch-durable:live", "rsbatch-durable"),
+        ("rsbatch-durable", "rsbatch-durable"),
+        ("123456789012:function:rsbatch-durable:7", "123456789012:function:rsbatch-durable"),
+    ],
+)
+def test_the_name_is_looked_up_on_every_version_of_the_function(function: str, expected: str) -> None:
+    assert unqualified(function) == expected
 
 
 def test_start_of_a_function_that_is_not_durable(operator: tuple[Operator, Stubber]) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -31,7 +32,11 @@ if TYPE_CHECKING:
 
 @main.command()
 @click.argument("sql_files", nargs=-1, required=True, metavar="SQL_FILE...")
-@click.option("--name", help="DurableExecutionName: starting the same name twice gives one run.")
+@click.option(
+    "--name",
+    help="DurableExecutionName: the same name and input again gives the same run (exit 0); "
+    "the same name with another input starts nothing (exit 1).",
+)
 @batch_options
 @target_options
 @errors_handled
@@ -49,8 +54,8 @@ def start(
       rsbatch start query.sql --name mart-2026-11-27
     """
     as_json = target.pop("as_json")
-    if name is not None and not (1 <= len(name) <= 64):
-        raise BadInput("--name must be 1-64 characters")
+    if name is not None and not re.fullmatch(r"[a-zA-Z0-9_-]{1,64}", name):  # botocore's DurableExecutionName
+        raise BadInput("--name must be 1-64 characters: letters, digits, '-' or '_'")
     check_chain(sql_files)
     if target["local"] or os.environ.get("AWS_ENDPOINT_URL_LAMBDA"):
         check_sql(sql_files, options.parameters, default_sql_root())  # the same files the stack serves

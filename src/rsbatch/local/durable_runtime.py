@@ -1,126 +1,62 @@
-"""The durable runtime: the SDK testing package's runner, served over the Lambda API on localhost.
+"""The durable runtime: the SDK testing package's runner, one function, named and started as on AWS.
 
 The handler runs in-process under the SDK's own runner (real checkpoints,
-replays, callback timeouts). Its web server speaks the Lambda durable API, so
-the listener, the CLI and the plain `aws lambda` CLI reach it through
-`AWS_ENDPOINT_URL_LAMBDA`. We add the one route the SDK server lacks:
-`Invoke` with `InvocationType=Event` and `DurableExecutionName`, the way
-`rsbatch start` begins a run on AWS.
+replays, callback timeouts); `lambda_api.py` serves it over the Lambda API so
+the listener, the CLI and the plain AWS CLI reach it through
+`AWS_ENDPOINT_URL_LAMBDA`. This module holds what the runner does not do the
+way Lambda does:
+
+- a function is named by name, `name:qualifier`, a partial ARN or a full ARN
+  (botocore's `NamespacedFunctionName` pattern); only `$LATEST` is served;
+- execution ARNs have AWS's shape (botocore's `DurableExecutionArn` pattern):
+  `arn:aws:lambda:REGION:ACCOUNT:function:NAME:$LATEST/durable-execution/EXECNAME/ID`;
+- `DurableExecutionName` is an idempotency key as AWS's "Idempotency"
+  page (durable-execution-idempotency) documents it: the same name with the
+  same payload returns the existing execution, running or closed; the same
+  name with another payload is `DurableExecutionAlreadyStartedException`
+  (the code botocore's model lists for Invoke).
 """
 
 from __future__ import annotations
 
-import json
 import logging
+import re
 import threading
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import unquote
 
 from aws_durable_execution_sdk_python_testing import DurableFunctionTestRunner
-from aws_durable_execution_sdk_python_testing.exceptions import InvalidParameterValueException
+from aws_durable_execution_sdk_python_testing.execution import Execution
 from aws_durable_execution_sdk_python_testing.model import StartDurableExecutionInput
-from aws_durable_execution_sdk_python_testing.web.handlers import EndpointHandler
-from aws_durable_execution_sdk_python_testing.web.models import HTTPRequest, HTTPResponse
-from aws_durable_execution_sdk_python_testing.web.routes import (
-    DEFAULT_ROUTE_TYPES,
-    BytesPayloadRoute,
-    Route,
-    Router,
-)
-from aws_durable_execution_sdk_python_testing.web.server import RequestHandler, WebServer, WebServiceConfig
+from aws_durable_execution_sdk_python_testing.web.server import WebServiceConfig
+
+from rsbatch.local.lambda_api import LocalLambdaServer
+from rsbatch.local.lambda_errors import LambdaError
 
 ACCOUNT_ID = "123456789012"
-#: A synchronous invoke waits this long, like Lambda's maximum invocation time.
-INVOKE_TIMEOUT_SECONDS = 900
 REGION = "us-east-1"
+#: The one version served: every execution runs the handler as loaded.
+LATEST = "$LATEST"
+
+#: botocore's NamespacedFunctionName pattern (lambda service-2.json), with named groups.
+_FUNCTION_REF = re.compile(
+    r"(?:arn:(?:aws[a-zA-Z-]*)?:lambda:)?"
+    r"(?:(?P<region>(?:eusc-)?[a-z]{2}(?:-gov|-iso[a-z]?)?-[a-z]+-\d):)?"
+    r"(?:(?P<account>\d{12}):)?"
+    r"(?:function:)?"
+    r"(?P<name>[a-zA-Z0-9_.-]+)"
+    r"(?::(?P<qualifier>\$LATEST(?:\.PUBLISHED)?|[a-zA-Z0-9_-]+))?"
+)
+#: botocore's DurableExecutionName: 1-64 characters of this pattern.
+_EXECUTION_NAME = re.compile(r"[a-zA-Z0-9_-]{1,64}")
 
 
 @dataclass(frozen=True)
-class InvokeRoute(BytesPayloadRoute):
-    """Route: POST /2015-03-31/functions/{FunctionName}/invocations"""
-
-    function_name: str = ""
-
-    @classmethod
-    def is_match(cls, route: Route, method: str) -> bool:
-        return method == "POST" and route.matches_pattern(["2015-03-31", "functions", "*", "invocations"])
-
-    @classmethod
-    def from_route(cls, route: Route) -> InvokeRoute:
-        return cls(raw_path=route.raw_path, segments=route.segments, function_name=route.segments[2])
-
-
-class InvokeHandler(EndpointHandler):
-    """Start (or find, by DurableExecutionName) an execution of the one durable function we serve."""
-
-    def __init__(self, runtime: DurableRuntime) -> None:
-        super().__init__(runtime.executor)
-        self._runtime = runtime
-
-    def handle(self, parsed_route: Route, request: HTTPRequest) -> HTTPResponse:
-        assert isinstance(parsed_route, InvokeRoute)
-        headers = {k.lower(): v for k, v in request.headers.items()}
-        if not self._runtime.serves(unquote(parsed_route.function_name)):
-            return self._json_response(
-                404,
-                {"Type": "User", "message": f"Function not found: {parsed_route.function_name}"},
-                {"x-amzn-ErrorType": "ResourceNotFoundException"},
-            )
-        body = request.body if isinstance(request.body, bytes) else json.dumps(request.body).encode()
-        payload = body.decode("utf-8") if body else "{}"
-        arn, _ = self._runtime.start_execution(payload, headers.get("x-amz-durable-execution-name"))
-        response_headers = {
-            "Content-Type": "application/json",
-            "X-Amz-Durable-Execution-Arn": arn,
-            "X-Amz-Executed-Version": "$LATEST",
-        }
-        if headers.get("x-amz-invocation-type") == "Event":
-            return HTTPResponse(status_code=202, headers=response_headers, body={})
-        # RequestResponse: wait for the execution, answer with its result or its error.
-        if not self._runtime.wait(arn, timeout=INVOKE_TIMEOUT_SECONDS):
-            error = {"errorType": "TimeoutError", "errorMessage": "the execution did not end in time"}
-            return HTTPResponse(200, {**response_headers, "X-Amz-Function-Error": "Unhandled"}, error)
-        details = self._runtime.executor.get_execution_details(arn)
-        if details.error is not None:
-            error = {"errorType": details.error.type, "errorMessage": details.error.message}
-            return HTTPResponse(200, {**response_headers, "X-Amz-Function-Error": "Unhandled"}, error)
-        result = json.loads(details.result) if details.result else {}
-        return HTTPResponse(200, response_headers, result if isinstance(result, dict) else {"result": result})
-
-
-class AwsErrorRequestHandler(RequestHandler):
-    """Lambda names an error's code in the ``x-amzn-ErrorType`` header, which is where botocore's
-    rest-json parser reads it; the SDK's server writes it only as the body's ``Type``, so boto3
-    saw codes like "404" (tests/contract/test_local_lambda_responses.py)."""
-
-    def _send_response(self, response: HTTPResponse) -> None:
-        code = response.body.get("Type") if response.status_code >= 400 else None
-        if isinstance(code, str) and "x-amzn-ErrorType" not in response.headers:
-            response = HTTPResponse(
-                response.status_code, {**response.headers, "x-amzn-ErrorType": code}, response.body
-            )
-        super()._send_response(response)
-
-
-class LocalLambdaServer(WebServer):
-    """The SDK's web server plus our Invoke route."""
-
-    #: socketserver's default backlog of 5 overflows when hundreds of runs start at once.
-    request_queue_size = 256
-
-    def __init__(self, config: WebServiceConfig, runtime: DurableRuntime) -> None:
-        self._runtime = runtime
-        super().__init__(config=config, executor=runtime.executor)
-        self.router = Router([InvokeRoute, *DEFAULT_ROUTE_TYPES])
-        self.RequestHandlerClass = AwsErrorRequestHandler
-
-    def _create_endpoint_handlers(self) -> dict[type[Route], EndpointHandler]:
-        handlers: dict[type[Route], EndpointHandler] = super()._create_endpoint_handlers()
-        handlers[InvokeRoute] = InvokeHandler(self._runtime)
-        return handlers
+class _Started:
+    arn: str
+    payload: str
 
 
 class DurableRuntime:
@@ -141,6 +77,7 @@ class DurableRuntime:
             handler, skip_time=False, execution_timeout=execution_timeout_seconds, region=REGION
         )
         self._start_lock = threading.Lock()
+        self._by_name: dict[str, _Started] = {}
         self._server = LocalLambdaServer(
             WebServiceConfig(host=host, port=port, log_level=logging.WARNING), self
         )
@@ -163,32 +100,77 @@ class DurableRuntime:
     def function_arn(self) -> str:
         return f"arn:aws:lambda:{REGION}:{ACCOUNT_ID}:function:{self.function_name}"
 
-    def serves(self, name: str) -> bool:
-        """Accept the function by name, name:qualifier, or (qualified) ARN."""
-        bare = name.split(":function:")[-1].split(":")[0]
-        return bare == self.function_name
+    def resolve(self, function: str, qualifier: str | None = None) -> None:
+        """Check that `function` (and the request's `Qualifier`) names the function served.
+
+        Raises ResourceNotFoundException as Lambda does for a function (or a
+        version or alias) that does not exist, InvalidParameterValueException
+        for a name that is not one, or whose qualifier contradicts `Qualifier`.
+        """
+        match = _FUNCTION_REF.fullmatch(function)
+        if match is None:
+            raise LambdaError("InvalidParameterValueException", f"Invalid function name: {function}")
+        in_name = match.group("qualifier")
+        if in_name and qualifier and in_name != qualifier:
+            raise LambdaError(
+                "InvalidParameterValueException",
+                "The derived qualifier from the function name does not match the specified qualifier.",
+            )
+        wanted = in_name or qualifier
+        if (
+            match.group("name") != self.function_name
+            or match.group("region") not in (None, REGION)
+            or match.group("account") not in (None, ACCOUNT_ID)
+            or wanted not in (None, LATEST)
+        ):
+            arn = (
+                f"arn:aws:lambda:{match.group('region') or REGION}:{match.group('account') or ACCOUNT_ID}"
+                f":function:{match.group('name')}{':' + wanted if wanted else ''}"
+            )
+            raise LambdaError("ResourceNotFoundException", f"Function not found: {arn}")
+
+    def execution_arn(self, execution_name: str, invocation_id: str) -> str:
+        """A new execution's ARN, in the shape of botocore's DurableExecutionArn pattern.
+
+        Its last part is the id of the execution's EXECUTION operation: the
+        durable SDK reads it from there (`ExecutionState.get_execution_operation`).
+        """
+        return f"{self.function_arn}:{LATEST}/durable-execution/{execution_name}/{invocation_id}"
 
     def start_execution(self, payload: str, name: str | None = None) -> tuple[str, bool]:
-        """Start an execution; with a known `name`, return the existing one (False: not new)."""
-        with self._start_lock:
-            if name:
-                existing = self.executor.list_executions_by_function(
-                    function_name=self.function_name, execution_name=name
-                ).durable_executions
-                if existing:
-                    return str(existing[0].durable_execution_arn), False
-            if name is not None and not (1 <= len(name) <= 64):
-                raise InvalidParameterValueException("DurableExecutionName must be 1-64 characters")
-            start = StartDurableExecutionInput(
-                account_id=ACCOUNT_ID,
-                function_name=self.function_name,
-                function_qualifier="$LATEST",
-                execution_name=name or str(uuid.uuid4()),
-                execution_timeout_seconds=self._execution_timeout,
-                execution_retention_period_days=7,
-                input=payload,
+        """Start an execution: (its ARN, True); a known `name` with the same payload: (the ARN, False)."""
+        if name is not None and not _EXECUTION_NAME.fullmatch(name):
+            raise LambdaError(
+                "InvalidParameterValueException",
+                "DurableExecutionName must be 1-64 characters of letters, digits, '-' and '_'",
             )
-            return str(self.executor.start_execution(start).execution_arn), True
+        with self._start_lock:
+            if name is not None and name in self._by_name:
+                started = self._by_name[name]
+                if started.payload != payload:
+                    raise LambdaError(
+                        "DurableExecutionAlreadyStartedException",
+                        f"Durable execution {name} has already been started with a different payload.",
+                    )
+                return started.arn, False
+            execution_name, invocation_id = name or str(uuid.uuid4()), str(uuid.uuid4())
+            arn = self.execution_arn(execution_name, invocation_id)
+            self._launch(
+                arn,
+                StartDurableExecutionInput(
+                    account_id=ACCOUNT_ID,
+                    function_name=self.function_name,
+                    function_qualifier=LATEST,
+                    execution_name=execution_name,
+                    execution_timeout_seconds=self._execution_timeout,
+                    execution_retention_period_days=7,
+                    invocation_id=invocation_id,
+                    input=payload,
+                ),
+            )
+            if name is not None:
+                self._by_name[name] = _Started(arn=arn, payload=payload)
+            return arn, True
 
     def wait(self, execution_arn: str, timeout: float) -> bool:
         return bool(self.executor.wait_until_complete(execution_arn, timeout))
@@ -198,3 +180,18 @@ class DurableRuntime:
         self._server.server_close()
         self._runner.close()  # type: ignore[no-untyped-call]
         self._thread.join(timeout=5)
+
+    def _launch(self, arn: str, start: StartDurableExecutionInput) -> None:
+        """What the runner's `start_execution` does, but under an ARN of AWS's shape.
+
+        The runner names executions `uuid/uuid` (`Execution.new`), so the
+        execution is made here and handed to the runner's own launch (its
+        timeout and first invocation). The runner's private parts used are
+        those of the pinned aws-durable-execution-sdk-python-testing version.
+        """
+        executor = self.executor
+        execution = Execution(durable_execution_arn=arn, start_input=start, operations=[])
+        execution.region = REGION
+        execution.start(now=executor._clock.now())
+        executor._store.save(execution)
+        executor._launch_execution(execution, start.execution_timeout_seconds)
