@@ -7,13 +7,11 @@ Every read an operator or reconcile makes is a GetItem or a Query on an index,
 so what it reads follows the answer, not the table (template.yaml `RunsTable`
 defines the indexes; the local stack and the tests create the table from it):
 
-| index | partition key | sort key | holds | serves |
-|---|---|---|---|---|
-| table | `run_key` | - | every item | the listener, `show RUN_KEY`, `show EXECUTION_ARN` (the key is a hash of it) |
-| `by-started` | `item_type` (`run`) | `started_at` | every run | `runs`, `runs --since` |
-| `waiting` (sparse) | `waiting` (the item type) | `started_at` | runs while WAITING | reconcile, `runs --status WAITING` |
-| `ended` (sparse) | `ended` (`run#SUCCEEDED`, `run#FAILED`) | `started_at` | ended runs | `runs --status SUCCEEDED/FAILED` |
-| `by-statement` (keys only) | `statement_id` | - | runs with a statement | `show STATEMENT_ID` |
+- the table, by `run_key`: the listener, `show RUN_KEY`, `show EXECUTION_ARN` (the key is its hash);
+- `by-started` (`item_type`, `started_at`), every run: `runs`, `runs --since`;
+- `waiting` (`waiting`, `started_at`), sparse, runs while WAITING: reconcile, `runs --status WAITING`;
+- `ended` (`ended` = `run#SUCCEEDED`|`run#FAILED`, `started_at`), sparse: `runs --status …`;
+- `by-statement` (`statement_id`), keys only: `show STATEMENT_ID`.
 
 `item_type` leaves room for other kinds of items (pipelines) in the same table and indexes.
 """
@@ -172,25 +170,24 @@ class RunRegistry:
         """A run by run key, execution ARN (a chain's: its first batch) or statement id
         (a sub-statement id `<id>:N` works too). Each is one GetItem, or one keys-only Query
         and a GetItem."""
+        if not ref or len(ref.encode()) > MAX_REF_BYTES:  # DynamoDB refuses such a key value
+            raise RunNotFoundError(f"no run matches {ref[:80]!r}…: a reference is 1-{MAX_REF_BYTES} bytes")
         record = self.get(ref)
         if record:
             return record
-        if ref.startswith("arn:"):
-            record = self.get(run_key_of(ref))  # the run key is a hash of the execution ARN
-            if record and record.execution_arn == ref:
+        record = self.get(run_key_of(ref))  # an execution ARN: the run key is its hash
+        if record and record.execution_arn == ref:
+            return record
+        statement_id = ref.split(":")[0] if _looks_like_uuid_ref(ref) else ref
+        page = self._table.query(
+            IndexName=BY_STATEMENT,
+            KeyConditionExpression=Key("statement_id").eq(statement_id),
+            Limit=MAX_CHAIN_MATCHES,
+        )
+        for key in sorted((str(i["run_key"]) for i in page.get("Items", [])), key=len):
+            record = self.get(key)  # the index lags a write by a moment: the table decides
+            if record and record.statement_id == statement_id:
                 return record
-        else:
-            statement_id = ref.split(":")[0] if _looks_like_uuid_ref(ref) else ref
-            page = self._table.query(
-                IndexName=BY_STATEMENT,
-                KeyConditionExpression=Key("statement_id").eq(statement_id),
-                Limit=MAX_CHAIN_MATCHES,
-            )
-            keys = sorted((str(i["run_key"]) for i in page.get("Items", [])), key=len)
-            for key in keys:  # the index lags a write by a moment: the table decides
-                record = self.get(key)
-                if record and record.statement_id == statement_id:
-                    return record
         raise RunNotFoundError(f"no run matches {ref!r} (a run key, statement id or execution ARN)")
 
     def runs(
@@ -306,6 +303,9 @@ class RunRegistry:
             raise
 
 
+#: A partition key value is at most 2048 bytes (DynamoDB Developer Guide, "Service quotas").
+MAX_REF_BYTES = 2048
+
 #: Items sharing one statement id: one (a chain's batches each have their own statement).
 MAX_CHAIN_MATCHES = 10
 
@@ -354,8 +354,10 @@ def _decode_token(token: str, index: str) -> dict[str, Any]:
     except (binascii.Error, ValueError, UnicodeDecodeError):
         raise bad from None
     key = data.get("key") if isinstance(data, dict) else None
-    if not isinstance(key, dict) or not key or not all(
-        isinstance(k, str) and isinstance(v, str) for k, v in key.items()
+    if (
+        not isinstance(key, dict)
+        or not key
+        or not all(isinstance(k, str) and isinstance(v, str) for k, v in key.items())
     ):
         raise bad
     if data.get("index") != index:
