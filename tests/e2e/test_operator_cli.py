@@ -31,7 +31,7 @@ def test_waiting_runs_are_listed_then_cancelled_failed_and_succeeded(local_up: C
     runs = [local_up.json("start", "examples/sleep.sql")["run"] for _ in range(3)]
     local_up.wait_for(lambda: all(item.get("statement_id") for item in _items(local_up, runs)))
 
-    listed = {r["run_key"]: r for r in local_up.json("runs", "--status", "WAITING")}
+    listed = {r["run_key"]: r for r in local_up.json("runs", "--status", "WAITING")["runs"]}
     assert set(runs) <= listed.keys()
     table = local_up("runs")
     assert table.returncode == 0 and runs[0] in table.stdout and "WAITING" in table.stdout
@@ -62,7 +62,7 @@ def test_starting_the_same_name_twice_gives_one_run(local_up: Cli) -> None:
     second = local_up("start", "query.sql", "--name", "mart-2026-11-27")
     assert second.returncode == 0
     assert "already started" in second.stdout and first["run"] in second.stdout
-    matching = [r for r in local_up.json("runs") if r["run_key"] == first["run"]]
+    matching = [r for r in local_up.json("runs")["runs"] if r["run_key"] == first["run"]]
     assert len(matching) == 1
 
 

@@ -74,7 +74,7 @@ def test_a_megabyte_of_error_fails_the_run_with_its_own_shortened_error(harness:
     message = report["error"]["message"]
     assert "invalid input syntax for type integer" in message and "characters in all" in message
     assert len(message) < 2100  # not the DynamoDB item-size error, and small enough for a checkpoint
-    shown = harness.operator.show(report["run"])  # the runbook's first step answers
+    shown = harness.operator.show(report["run"], live=True)  # the runbook's first step answers
     assert shown.statement is not None and len(shown.statement.get("Error", "")) <= 2000
 
 
@@ -89,7 +89,7 @@ def test_a_stopped_execution_is_closed_by_reconcile_and_its_statement_cancelled(
     lambda_.stop_durable_execution(DurableExecutionArn=started.execution_arn)
     assert harness.operator.execution(started.execution_arn)["Status"] == "STOPPED"
 
-    actions = harness.operator.reconcile(timedelta(0), dry_run=False)
+    actions = harness.operator.reconcile(timedelta(0), dry_run=False).actions
     assert [(a.run, a.action) for a in actions] == [(started.run, "close")]
     record = harness.operator.registry.get(started.run)
     assert record is not None and record.status.value == "FAILED" and "STOPPED" in (record.error or "")
@@ -100,4 +100,4 @@ def test_a_stopped_execution_is_closed_by_reconcile_and_its_statement_cancelled(
         time.sleep(0.1)
     assert harness.mart() == before
     harness.nothing_waiting()
-    assert harness.operator.reconcile(timedelta(0), dry_run=False) == []  # healed once, for good
+    assert harness.operator.reconcile(timedelta(0), dry_run=False).actions == []  # healed once, for good
