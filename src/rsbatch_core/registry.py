@@ -116,7 +116,7 @@ class RunRegistry:
         expires = int((now + self._retention).timestamp())
         item = record.model_copy(update={"created_at": now, "updated_at": now, "expires_at": expires})
         try:
-            self._table.put_item(Item=_to_item(item), ConditionExpression=Attr("run_key").not_exists())
+            self._table.put_item(Item=item_for(item), ConditionExpression=Attr("run_key").not_exists())
         except ClientError as exc:
             if not _conditional_failed(exc):
                 raise
@@ -172,12 +172,13 @@ class RunRegistry:
         and a GetItem."""
         if not ref or len(ref.encode()) > MAX_REF_BYTES:  # DynamoDB refuses such a key value
             raise RunNotFoundError(f"no run matches {ref[:80]!r}…: a reference is 1-{MAX_REF_BYTES} bytes")
-        record = self.get(ref)
-        if record:
-            return record
-        record = self.get(run_key_of(ref))  # an execution ARN: the run key is its hash
-        if record and record.execution_arn == ref:
-            return record
+        if not _looks_like_uuid_ref(ref):  # run keys and ARNs never look like a statement id
+            record = self.get(ref)
+            if record:
+                return record
+            record = self.get(run_key_of(ref))  # an execution ARN: the run key is its hash
+            if record and record.execution_arn == ref:
+                return record
         statement_id = ref.split(":")[0] if _looks_like_uuid_ref(ref) else ref
         page = self._table.query(
             IndexName=BY_STATEMENT,
@@ -330,7 +331,8 @@ def _index_attributes(record: RunRecord) -> dict[str, str | None]:
     }
 
 
-def _to_item(record: RunRecord) -> dict[str, Any]:
+def item_for(record: RunRecord) -> dict[str, Any]:
+    """The item a run is stored as, index attributes included (the bench loads synthetic ones)."""
     data = json.loads(record.model_dump_json()) | _index_attributes(record)
     return {k: v for k, v in data.items() if v is not None}
 
@@ -365,4 +367,4 @@ def _decode_token(token: str, index: str) -> dict[str, Any]:
     return key
 
 
-__all__ = ["ResumedBy", "RunConflictError", "RunNotFoundError", "RunPage", "RunRegistry"]
+__all__ = ["ResumedBy", "RunConflictError", "RunNotFoundError", "RunPage", "RunRegistry", "item_for"]
