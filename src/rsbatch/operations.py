@@ -399,6 +399,10 @@ class Operator:
                 return int(parsed.group(1)) - (0 if done else 1)
         return 0
 
+    def backfill(self) -> int:
+        """The one-off migration of items written before the registry's indexes (a Scan, once)."""
+        return self.registry.backfill()
+
     def _waiting(self, ref: str, force: bool) -> RunRecord:
         record = self.find(ref)
         if record.status is not RunStatus.WAITING and not force:

@@ -118,6 +118,23 @@ def reconcile(older_than: str, dry_run: bool, **target: Any) -> None:
         click.echo(f"listed the first {len(done.actions)}; in all: {counts}")
 
 
+@main.command("registry-backfill")
+@target_options
+@errors_handled
+def registry_backfill(**target: Any) -> None:
+    """Put registry items written before the indexes existed into them (once, after upgrading).
+
+    Until then such runs are found by run key or execution ARN only, and reconcile does not see
+    them. One Scan of the table (needs dynamodb:Scan and UpdateItem on it); safe to run again.
+    """
+    as_json = target.pop("as_json")
+    changed = operator(**target).backfill()
+    if as_json:
+        output.emit_json({"backfilled": changed})
+    else:
+        click.echo(f"backfilled {changed} item(s)")
+
+
 @main.command()
 @click.argument("run")
 @target_options
