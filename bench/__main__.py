@@ -9,7 +9,10 @@ Runs, in one process and in this order:
    scaled down 90x: 10 s doubling to 160 s, like 900 s to 4 h) and by the article's polling
    function (``bench/polling_reference.py``, 10-s interval);
 3. the scale run: 200 runs of the callback design started at once;
-4. the model (``bench/model.py``) for 1 h, 6 h and 24 h, checked against the measured runs.
+4. the model (``bench/model.py``) for 1 h, 6 h and 24 h, checked against the measured runs;
+5. the registry's read cost (``bench/registry_bench.py``): items read and wall time of `runs --since
+   2h`, `runs --status WAITING`, `reconcile --dry-run` and a lookup by statement id, at 1,000 and
+   10,000 runs in the table (the old Scan alongside at 1,000).
 
 Writes ``latest.json``, ``latest.png`` and ``latest.md`` to ``--out`` (default ``bench/results``),
 prints the table and the targets on stdout, progress on stderr.
@@ -27,7 +30,7 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-from bench import emulator_bench, model, report, retry_costs
+from bench import emulator_bench, model, registry_bench, report, retry_costs
 from bench.harness import Bench, BenchOptions, Measured, RunSpec, Started, progress, stdout_to
 
 DURATIONS = (5, 30, 120)
@@ -44,6 +47,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--replicas", type=int, default=None, help="runs per design and duration")
     parser.add_argument("--scale-runs", type=int, default=None, help="concurrent runs of the scale test")
     parser.add_argument("--skip-emulator", action="store_true", help="skip the emulator micro-benchmark")
+    parser.add_argument("--skip-registry", action="store_true", help="skip the registry read-cost part")
+    parser.add_argument(
+        "--registry-sizes", type=int, nargs="+", default=None, help="runs in the registry table (1000 10000)"
+    )
     parser.add_argument("--strict", action="store_true", help="exit 1 when a target is missed")
     return parser.parse_args(argv)
 
@@ -111,6 +118,13 @@ def main(argv: list[str] | None = None) -> int:
         emulator_rows = emulator_bench.main(quick)
         sys.stdout.flush()
 
+    registry_rows: list[dict[str, Any]] = []
+    if not args.skip_registry:
+        progress("registry read cost (bench/registry_bench.py)")
+        sizes = args.registry_sizes or ([1_000] if args.quick else list(registry_bench.SIZES))
+        registry_rows = registry_bench.main(["--sizes", *map(str, sizes)])
+        sys.stdout.flush()
+
     scale: dict[str, Any] | None = None
     listener_ms: list[float] = []
     router_stats: dict[str, int] = {}
@@ -171,6 +185,7 @@ def main(argv: list[str] | None = None) -> int:
         "events": router_stats,
         "retry_costs": retries,
         "emulator": [{"metric": a, "value": b, "note": c} for a, b, c in emulator_rows],
+        "registry": registry_rows,
         "config": {
             "quick": args.quick,
             "durations_s": list(durations),
@@ -189,7 +204,10 @@ def main(argv: list[str] | None = None) -> int:
     png = out.resolve() / "latest.png"
     root = RESULTS.parent.parent
     png_link = str(png.relative_to(root)) if png.is_relative_to(root) else png.name
-    (out / "latest.md").write_text(report.markdown(results, png_link), encoding="utf-8")
+    markdown = report.markdown(results, png_link)
+    if registry_rows:
+        markdown += "\n\n```\n" + registry_bench.text_table(registry_rows) + "\n```\n"
+    (out / "latest.md").write_text(markdown, encoding="utf-8")
     progress(f"wrote {out / 'latest.json'}, {out / 'latest.png'}, {out / 'latest.md'}")
 
     print()

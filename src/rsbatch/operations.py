@@ -7,10 +7,14 @@ from __future__ import annotations
 
 import json
 import re
+import time
+import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from rsbatch.config import Target
@@ -19,7 +23,7 @@ from rsbatch_core.callbacks import CallbackSender, Delivery
 from rsbatch_core.classify import error_code
 from rsbatch_core.errors import BadInputError, RsbatchError
 from rsbatch_core.models import CallbackPayload, DecidedBy, RunRecord, RunStatus
-from rsbatch_core.registry import RunRegistry
+from rsbatch_core.registry import RunPage, RunRegistry
 from rsbatch_core.runkey import run_key
 
 
@@ -103,17 +107,25 @@ class Started:
 
 @dataclass(frozen=True)
 class ShownRun:
-    """`rsbatch show`: the registry item, Redshift's description, the durable execution."""
+    """`rsbatch show`: the registry item, the durable execution, and with `--live` Redshift's view.
+
+    Without `--live` nothing runs as the function: the registry and the execution are read with
+    the operator's own credentials; the statement is what the registry recorded of it.
+    """
 
     record: RunRecord
-    statement: dict[str, Any] | None  # DescribeStatement, as the function saw it
+    statement: dict[str, Any] | None  # DescribeStatement, as the function saw it (--live only)
     execution: dict[str, Any]  # GetDurableExecution, with the history's operation count
+    live: bool = False
+    note: str | None = None  # why Redshift's view is missing (the statement expired…)
 
     def to_json(self) -> dict[str, Any]:
         return {
             "run": json.loads(self.record.model_dump_json()),
             "statement": self.statement,
             "execution": self.execution,
+            "live": self.live,
+            "note": self.note,
         }
 
 
@@ -122,8 +134,38 @@ class ReconcileAction:
     run: str
     statement_id: str
     state: str
-    action: str  # "succeed" | "fail" | "skip"
+    action: str  # "succeed" | "fail" | "skip" | "wake" | "close" | "error"
     delivery: str | None
+    note: str | None = None
+
+
+@dataclass(frozen=True)
+class Reconciled:
+    """What a reconcile did: its actions (the first MAX_LISTED), counts of all, pages walked."""
+
+    actions: list[ReconcileAction]
+    counts: dict[str, int]
+    pages: int
+    looked_at: int
+    truncated: bool
+    execution_arn: str
+
+
+@dataclass(frozen=True)
+class Progress:
+    """A long reconcile, as the CLI reports it while waiting."""
+
+    pages: int
+    elapsed: float
+
+
+#: The action client never retries an Invoke (a retried synchronous Invoke would start the
+#: action again) and waits as long as Lambda may run it (15 min, the synchronous maximum).
+ACTION_CLIENT_CONFIG = Config(
+    retries={"total_max_attempts": 1, "mode": "standard"}, read_timeout=900, connect_timeout=10
+)
+#: How often a waiting reconcile polls its execution.
+POLL_SECONDS = 1.0
 
 
 class Operator:
@@ -131,6 +173,7 @@ class Operator:
         session = target.session
         self.target = target
         self.lambda_ = session.client("lambda")
+        self.invoker = session.client("lambda", config=ACTION_CLIENT_CONFIG)
         self.registry = RunRegistry(target.table, dynamodb=session.resource("dynamodb"))
         self.sender = CallbackSender(self.lambda_)
 
@@ -199,10 +242,16 @@ class Operator:
     def find(self, ref: str) -> RunRecord:
         return self.registry.find(ref)
 
-    def runs(self, status: RunStatus | None, since: timedelta | None) -> list[RunRecord]:
+    def runs(
+        self,
+        status: RunStatus | None,
+        since: timedelta | None,
+        limit: int = 50,
+        token: str | None = None,
+    ) -> RunPage:
+        """One page of runs, newest first: a Query of one registry index, never a Scan."""
         cutoff = datetime.now(UTC) - since if since else None
-        records = [r for r in self.registry.scan(status) if not cutoff or r.created_at >= cutoff]
-        return sorted(records, key=lambda r: r.created_at, reverse=True)
+        return self.registry.runs(status=status, since=cutoff, limit=limit, token=token)
 
     def execution(self, arn: str) -> dict[str, Any]:
         response: dict[str, Any] = self.lambda_.get_durable_execution(DurableExecutionArn=arn)
@@ -220,8 +269,11 @@ class Operator:
             kwargs["Marker"] = page["NextMarker"]
 
     def action(self, payload: dict[str, Any]) -> dict[str, Any]:
-        """Run an operator action as the durable function (it owns the statements), synchronously."""
-        response = self.lambda_.invoke(
+        """Run a short operator action as the durable function (it owns the statements), synchronously.
+
+        Never retried (ACTION_CLIENT_CONFIG): an Invoke that timed out may still be running.
+        """
+        response = self.invoker.invoke(
             FunctionName=self.target.function,
             InvocationType="RequestResponse",
             Payload=json.dumps(payload).encode(),
@@ -231,21 +283,25 @@ class Operator:
         if response.get("FunctionError") or not isinstance(result, dict):
             message = result.get("errorMessage") if isinstance(result, dict) else str(result)
             raise OperatorError(f"action {payload['action']} failed: {message}")
-        if not result.get("ok"):
-            error = result.get("error") or {}
-            if error.get("type") == "BadInput":
-                raise BadInputError(str(error.get("message")))
-            raise OperatorError(str(error.get("message") or f"action {payload['action']} failed"))
-        return result
+        return _action_result(payload["action"], result)
 
-    def show(self, ref: str) -> ShownRun:
+    def show(self, ref: str, live: bool = False) -> ShownRun:
+        """The registry item and the execution, read with the operator's credentials; Redshift's
+        own view of the statement only with `live` (an inspect action, run as the function)."""
         record = self.find(ref)
         statement: dict[str, Any] | None = None
-        if record.statement_id:
-            statement = self.action({"action": "inspect", "run": record.run_key})["statement"]
-        execution = self.execution(record.execution_arn)
-        execution["Operations"] = durable_operations(self.history(record.execution_arn))
-        return ShownRun(record=record, statement=statement, execution=execution)
+        note: str | None = None
+        if live and record.statement_id:
+            inspected = self.action({"action": "inspect", "run": record.run_key})
+            statement, note = inspected.get("statement"), inspected.get("note")
+        try:
+            execution = self.execution(record.execution_arn)
+            execution["Operations"] = durable_operations(self.history(record.execution_arn))
+        except ClientError as exc:
+            if error_code(exc) != "ResourceNotFoundException":
+                raise
+            execution = {"Status": "UNKNOWN", "Note": "Lambda no longer keeps this execution (retention)"}
+        return ShownRun(record=record, statement=statement, execution=execution, live=live, note=note)
 
     # -- act ---------------------------------------------------------------
 
@@ -291,15 +347,92 @@ class Operator:
         self.action({"action": "cancel", "run": record.run_key})
         return record
 
-    def reconcile(self, older_than: timedelta, dry_run: bool) -> list[ReconcileAction]:
-        """For each WAITING run whose statement has ended, send the callback its event would have."""
-        result = self.action(
-            {"action": "reconcile", "older_than_seconds": int(older_than.total_seconds()), "dry_run": dry_run}
+    def reconcile(
+        self,
+        older_than: timedelta,
+        dry_run: bool,
+        on_progress: Callable[[Progress], None] | None = None,
+        timeout: float | None = None,
+    ) -> Reconciled:
+        """Reconcile every WAITING run older than `older_than`, as the durable function.
+
+        An asynchronous Invoke with a DurableExecutionName (a retry finds the same execution,
+        never a second one), then the execution is polled until it ends, however long that is,
+        reporting the pages done so far.
+        """
+        payload = {
+            "action": "reconcile",
+            "older_than_seconds": int(older_than.total_seconds()),
+            "dry_run": dry_run,
+        }
+        name = f"reconcile-{datetime.now(UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:12]}"
+        response = self.invoker.invoke(
+            FunctionName=self.target.function,
+            InvocationType="Event",
+            DurableExecutionName=name,
+            Payload=json.dumps(payload).encode(),
         )
-        return [
-            ReconcileAction(a["run"], a["statement_id"], a["state"], a["action"], a["delivery"])
-            for a in result["actions"]
-        ]
+        arn = response.get("DurableExecutionArn")
+        if not arn:
+            raise OperatorError("the invoke returned no DurableExecutionArn: is the function durable?")
+        result = self._await(arn, "reconcile", on_progress, timeout)
+        return Reconciled(
+            actions=[
+                ReconcileAction(
+                    a["run"], a["statement_id"], a["state"], a["action"], a["delivery"], a.get("note")
+                )
+                for a in result["actions"]
+            ],
+            counts=dict(result.get("counts", {})),
+            pages=int(result.get("pages", 0)),
+            looked_at=int(result.get("looked_at", 0)),
+            truncated=bool(result.get("truncated")),
+            execution_arn=arn,
+        )
+
+    def _await(
+        self,
+        arn: str,
+        action: str,
+        on_progress: Callable[[Progress], None] | None,
+        timeout: float | None,
+    ) -> dict[str, Any]:
+        """Poll an action's execution until it ends; its Result (≤ 1 MB for an async invoke)."""
+        began = time.monotonic()
+        while True:
+            execution = self.lambda_.get_durable_execution(DurableExecutionArn=arn)
+            status = execution.get("Status")
+            if status != "RUNNING":
+                break
+            if on_progress is not None:
+                on_progress(Progress(pages=self._pages_done(arn), elapsed=time.monotonic() - began))
+            if timeout is not None and time.monotonic() - began > timeout:
+                raise OperatorError(f"action {action} still running after {timeout:.0f} s: {arn}")
+            time.sleep(POLL_SECONDS)
+        if status != "SUCCEEDED":
+            error = execution.get("Error") or {}
+            message = error.get("ErrorMessage") or error.get("ErrorType") or status
+            raise OperatorError(f"action {action} {str(status).lower()}: {message} ({arn})")
+        result: Any = json.loads(execution.get("Result") or "{}")
+        if not isinstance(result, dict):
+            raise OperatorError(f"action {action} returned {str(result)[:200]!r}")
+        return _action_result(action, result)
+
+    def _pages_done(self, arn: str) -> int:
+        """The newest `reconcile-page-N` in the last few history events (one short read)."""
+        page = self.lambda_.get_durable_execution_history(
+            DurableExecutionArn=arn, ReverseOrder=True, MaxItems=10
+        )
+        for event in page.get("Events", []):
+            parsed = re.fullmatch(r"reconcile-page-([0-9]+)", str(event.get("Name", "")))
+            if parsed:
+                done = event.get("EventType") == "StepSucceeded"
+                return int(parsed.group(1)) - (0 if done else 1)
+        return 0
+
+    def backfill(self) -> int:
+        """The one-off migration of items written before the registry's indexes (a Scan, once)."""
+        return self.registry.backfill()
 
     def _waiting(self, ref: str, force: bool) -> RunRecord:
         record = self.find(ref)
@@ -316,6 +449,16 @@ class Operator:
                 f"run {record.run_key}: its callback is already closed (the run resumed, or a round of "
                 "waiting just ended and re-armed it); check `rsbatch show` and try again"
             )
+
+
+def _action_result(action: str, result: dict[str, Any]) -> dict[str, Any]:
+    """An action's `{"ok": …}`: the result, or its error as the right exception."""
+    if not result.get("ok"):
+        error = result.get("error") or {}
+        if error.get("type") == "BadInput":
+            raise BadInputError(str(error.get("message")))
+        raise OperatorError(str(error.get("message") or f"action {action} failed"))
+    return result
 
 
 #: Longer than any run is kept (the registry's retention is at most 3650 days).

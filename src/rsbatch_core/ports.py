@@ -8,12 +8,13 @@ as the boto3-backed adapter (`RunRegistry`, `RedshiftData`, `SqlSource`,
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, Protocol
 
 from rsbatch_core.callbacks import Delivery
-from rsbatch_core.models import CallbackPayload, ResultRows, RunRecord, RunStatus, RunSummary
+from rsbatch_core.models import CallbackPayload, ResultRows, RunRecord, RunSummary
+from rsbatch_core.registry import RunPage
 from rsbatch_core.settings import RedshiftTarget, Settings
 from rsbatch_core.sqlfile import SqlBatch
 from rsbatch_core.verdict import CallbackDecision
@@ -47,7 +48,7 @@ class RunStore(Protocol):
     def abandon(self, run_key: str, error: str) -> None: ...
     def get(self, run_key: str) -> RunRecord | None: ...
     def find(self, ref: str) -> RunRecord: ...
-    def scan(self, status: RunStatus | None = None) -> Iterator[RunRecord]: ...
+    def waiting(self, *, started_before: datetime, limit: int = 50, token: str | None = None) -> RunPage: ...
 
 
 class StatementApi(Protocol):

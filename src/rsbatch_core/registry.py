@@ -2,22 +2,53 @@
 
 Writes are conditional so a replayed step, a retried listener and an operator
 can all touch the same run without overwriting each other's decisions.
+
+Every read an operator or reconcile makes is a GetItem or a Query on an index,
+so what it reads follows the answer, not the table (template.yaml `RunsTable`
+defines the indexes; the local stack and the tests create the table from it):
+
+- the table, by `run_key`: the listener, `show RUN_KEY`, `show EXECUTION_ARN` (the key is its hash);
+- `by-started` (`item_type`, `started_at`), every run: `runs`, `runs --since`;
+- `waiting` (`waiting`, `started_at`), sparse, runs while WAITING: reconcile, `runs --status WAITING`;
+- `ended` (`ended` = `run#SUCCEEDED`|`run#FAILED`, `started_at`), sparse: `runs --status …`;
+- `by-statement` (`statement_id`), keys only: `show STATEMENT_ID`.
+
+`item_type` leaves room for other kinds of items (pipelines) in the same table and indexes.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import contextlib
 import json
 from collections.abc import Iterator
-from datetime import datetime, timedelta
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import boto3
-from boto3.dynamodb.conditions import Attr
+from boto3.dynamodb.conditions import Attr, Key
 from botocore.exceptions import ClientError
 
-from rsbatch_core.errors import RsbatchError
+from rsbatch_core.errors import BadInputError, RsbatchError
 from rsbatch_core.models import ResumedBy, RunRecord, RunStatus, RunSummary, utcnow
+from rsbatch_core.runkey import run_key as run_key_of
+
+#: The `item_type` of a run; the listing indexes are partitioned by it.
+RUN_ITEM = "run"
+
+#: Index names (template.yaml, RunsTable.GlobalSecondaryIndexes).
+BY_STARTED = "by-started"
+WAITING = "waiting"
+ENDED = "ended"
+BY_STATEMENT = "by-statement"
+
+#: A page is at most this many items (and DynamoDB stops at 1 MB of read data anyway).
+MAX_PAGE = 1000
+
+#: A next-page token is a DynamoDB LastEvaluatedKey (a few short strings), encoded.
+MAX_TOKEN_CHARS = 4096
 
 
 class RunNotFoundError(RsbatchError):
@@ -28,8 +59,27 @@ class RunConflictError(RsbatchError):
     """The conditional write lost: someone else already decided this run."""
 
 
+@dataclass(frozen=True)
+class RunPage:
+    """One page of runs, the token of the next one (None: the last), and what DynamoDB read for it."""
+
+    records: list[RunRecord]
+    next_token: str | None
+    items_read: int  # ScannedCount: items the Query evaluated (= returned: no filter is ever used)
+    capacity: float  # ConsumedCapacity.CapacityUnits, as DynamoDB reports it
+
+
 def _iso(dt: datetime) -> str:
     return dt.isoformat(timespec="milliseconds")
+
+
+def sort_time(dt: datetime) -> str:
+    """The indexes' sort key: fixed-width UTC, so string order is time order."""
+    return dt.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def ended_key(status: RunStatus, item_type: str = RUN_ITEM) -> str:
+    return f"{item_type}#{status.value}"
 
 
 class RunRegistry:
@@ -66,7 +116,7 @@ class RunRegistry:
         expires = int((now + self._retention).timestamp())
         item = record.model_copy(update={"created_at": now, "updated_at": now, "expires_at": expires})
         try:
-            self._table.put_item(Item=_to_item(item), ConditionExpression=Attr("run_key").not_exists())
+            self._table.put_item(Item=item_for(item), ConditionExpression=Attr("run_key").not_exists())
         except ClientError as exc:
             if not _conditional_failed(exc):
                 raise
@@ -91,21 +141,25 @@ class RunRegistry:
         )
 
     def finish(self, summary: RunSummary) -> None:
-        """Record the terminal state; replays write the same values again."""
+        """Record the terminal state; replays write the same values again. It leaves `waiting`."""
         fields: dict[str, Any] = {
             "status": summary.status.value,
+            "ended": ended_key(summary.status),
             "resumed_by": summary.resumed_by.value,
             "summary": summary.model_dump_json(),
             "error": summary.error.message if summary.error else None,
             "statement_index": summary.error.statement_index if summary.error else None,
         }
-        self._update(summary.run, fields)
+        self._update(summary.run, fields, remove=("waiting",))
 
     def abandon(self, run_key: str, error: str) -> None:
         """Mark a run that could not finish normally FAILED, if it is still WAITING."""
         with contextlib.suppress(RunConflictError):  # already ended, or never registered
             self._update(
-                run_key, {"status": RunStatus.FAILED.value, "error": error}, only_if=RunStatus.WAITING
+                run_key,
+                {"status": RunStatus.FAILED.value, "ended": ended_key(RunStatus.FAILED), "error": error},
+                only_if=RunStatus.WAITING,
+                remove=("waiting",),
             )
 
     def get(self, run_key: str) -> RunRecord | None:
@@ -113,26 +167,103 @@ class RunRegistry:
         return _from_item(item) if item else None
 
     def find(self, ref: str) -> RunRecord:
-        """A run by run key, statement id (a sub-statement id works too) or execution ARN."""
-        record = self.get(ref)
-        if record:
-            return record
+        """A run by run key, execution ARN (a chain's: its first batch) or statement id
+        (a sub-statement id `<id>:N` works too). Each is one GetItem, or one keys-only Query
+        and a GetItem."""
+        if not ref or len(ref.encode()) > MAX_REF_BYTES:  # DynamoDB refuses such a key value
+            raise RunNotFoundError(f"no run matches {ref[:80]!r}…: a reference is 1-{MAX_REF_BYTES} bytes")
+        if not _looks_like_uuid_ref(ref):  # run keys and ARNs never look like a statement id
+            record = self.get(ref)
+            if record:
+                return record
+            record = self.get(run_key_of(ref))  # an execution ARN: the run key is its hash
+            if record and record.execution_arn == ref:
+                return record
         statement_id = ref.split(":")[0] if _looks_like_uuid_ref(ref) else ref
-        matches = [c for c in self.scan() if ref == c.execution_arn or c.statement_id == statement_id]
-        if matches:  # an execution ARN of a chain matches every batch: the run is its first
-            return min(matches, key=lambda c: len(c.run_key))
+        page = self._table.query(
+            IndexName=BY_STATEMENT,
+            KeyConditionExpression=Key("statement_id").eq(statement_id),
+            Limit=MAX_CHAIN_MATCHES,
+        )
+        for key in sorted((str(i["run_key"]) for i in page.get("Items", [])), key=len):
+            record = self.get(key)  # the index lags a write by a moment: the table decides
+            if record and record.statement_id == statement_id:
+                return record
         raise RunNotFoundError(f"no run matches {ref!r} (a run key, statement id or execution ARN)")
 
-    def scan(self, status: RunStatus | None = None) -> Iterator[RunRecord]:
-        kwargs: dict[str, Any] = {"ConsistentRead": True}
-        if status:
-            kwargs["FilterExpression"] = Attr("status").eq(status.value)
+    def runs(
+        self,
+        *,
+        status: RunStatus | None = None,
+        since: datetime | None = None,
+        limit: int = 50,
+        token: str | None = None,
+    ) -> RunPage:
+        """Runs newest first, in pages: all, or one status, optionally only those started since."""
+        if status is RunStatus.WAITING:
+            index, key = WAITING, Key("waiting").eq(RUN_ITEM)
+        elif status is not None:
+            index, key = ENDED, Key("ended").eq(ended_key(status))
+        else:
+            index, key = BY_STARTED, Key("item_type").eq(RUN_ITEM)
+        if since is not None:
+            key = key & Key("started_at").gte(sort_time(since))
+        return self._query(index, key, newest_first=True, limit=limit, token=token)
+
+    def waiting(self, *, started_before: datetime, limit: int = 50, token: str | None = None) -> RunPage:
+        """WAITING runs started before a moment, oldest first: reconcile's walk, page by page."""
+        key = Key("waiting").eq(RUN_ITEM) & Key("started_at").lte(sort_time(started_before))
+        return self._query(WAITING, key, newest_first=False, limit=limit, token=token)
+
+    def iter_waiting(self, *, started_before: datetime | None = None) -> Iterator[RunRecord]:
+        """Every WAITING run (all pages)."""
+        token: str | None = None
+        while True:
+            page = self.waiting(started_before=started_before or utcnow(), limit=MAX_PAGE, token=token)
+            yield from page.records
+            if page.next_token is None:
+                return
+            token = page.next_token
+
+    def _query(self, index: str, key: Any, *, newest_first: bool, limit: int, token: str | None) -> RunPage:
+        if not 1 <= limit <= MAX_PAGE:
+            raise BadInputError(f"a page is 1-{MAX_PAGE} runs, not {limit}")
+        kwargs: dict[str, Any] = {
+            "IndexName": index,
+            "KeyConditionExpression": key,
+            "ScanIndexForward": not newest_first,
+            "Limit": limit,
+            "ReturnConsumedCapacity": "TOTAL",
+        }
+        if token is not None:
+            kwargs["ExclusiveStartKey"] = _decode_token(token, index)
+        page = self._table.query(**kwargs)
+        last = page.get("LastEvaluatedKey")
+        return RunPage(
+            records=[_from_item(item) for item in page.get("Items", [])],
+            next_token=_encode_token(last, index) if last else None,
+            items_read=int(page.get("ScannedCount", 0)),
+            capacity=float(page.get("ConsumedCapacity", {}).get("CapacityUnits", 0)),
+        )
+
+    def backfill(self) -> int:
+        """Give items written before the indexes existed their index attributes; how many changed.
+
+        The one Scan left, for a one-off migration (`rsbatch registry-backfill`): such items are
+        otherwise only found by run key or execution ARN, and reconcile does not see them.
+        """
+        changed = 0
+        kwargs: dict[str, Any] = {"FilterExpression": Attr("item_type").not_exists()}
         while True:
             page = self._table.scan(**kwargs)
             for item in page.get("Items", []):
-                yield _from_item(item)
+                record = _from_item(item)
+                fields = {k: v for k, v in _index_attributes(record).items() if v is not None}
+                with contextlib.suppress(RunConflictError):  # deleted meanwhile
+                    self._update(record.run_key, fields, unless_exists="item_type")
+                    changed += 1
             if "LastEvaluatedKey" not in page:
-                return
+                return changed
             kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
     def _update(
@@ -141,8 +272,12 @@ class RunRegistry:
         fields: dict[str, Any],
         only_if: RunStatus | None = None,
         remove: tuple[str, ...] = (),
+        unless_exists: str | None = None,
     ) -> None:
         fields = {**fields, "updated_at": _iso(utcnow())}
+        # A None clears an attribute: an index key attribute may not be stored as NULL.
+        remove = remove + tuple(k for k, v in fields.items() if v is None)
+        fields = {k: v for k, v in fields.items() if v is not None}
         names = {f"#set{i}": k for i, k in enumerate(fields)} | {f"#rm{i}": k for i, k in enumerate(remove)}
         values = {f":set{i}": v for i, v in enumerate(fields.values())}
         sets = ", ".join(f"#set{i} = :set{i}" for i in range(len(fields)))
@@ -151,6 +286,8 @@ class RunRegistry:
         condition = Attr("run_key").exists()
         if only_if is not None:
             condition = condition & Attr("status").eq(only_if.value)
+        if unless_exists is not None:
+            condition = condition & Attr(unless_exists).not_exists()
         try:
             self._table.update_item(
                 Key={"run_key": run_key},
@@ -167,6 +304,13 @@ class RunRegistry:
             raise
 
 
+#: A partition key value is at most 2048 bytes (DynamoDB Developer Guide, "Service quotas").
+MAX_REF_BYTES = 2048
+
+#: Items sharing one statement id: one (a chain's batches each have their own statement).
+MAX_CHAIN_MATCHES = 10
+
+
 def _looks_like_uuid_ref(ref: str) -> bool:
     head = ref.split(":")[0]
     return len(head) == 36 and head.count("-") == 4
@@ -176,8 +320,20 @@ def _conditional_failed(exc: ClientError) -> bool:
     return bool(exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException")
 
 
-def _to_item(record: RunRecord) -> dict[str, Any]:
-    data = json.loads(record.model_dump_json())
+def _index_attributes(record: RunRecord) -> dict[str, str | None]:
+    """What puts an item in the indexes: its type, start, and `waiting` or `ended` by status."""
+    waiting = record.status is RunStatus.WAITING
+    return {
+        "item_type": RUN_ITEM,
+        "started_at": sort_time(record.created_at),
+        "waiting": RUN_ITEM if waiting else None,
+        "ended": None if waiting else ended_key(record.status),
+    }
+
+
+def item_for(record: RunRecord) -> dict[str, Any]:
+    """The item a run is stored as, index attributes included (the bench loads synthetic ones)."""
+    data = json.loads(record.model_dump_json()) | _index_attributes(record)
     return {k: v for k, v in data.items() if v is not None}
 
 
@@ -185,4 +341,30 @@ def _from_item(item: dict[str, Any]) -> RunRecord:
     return RunRecord.model_validate(item)
 
 
-__all__ = ["ResumedBy", "RunConflictError", "RunNotFoundError", "RunRegistry"]
+def _encode_token(last_key: dict[str, Any], index: str) -> str:
+    raw = json.dumps({"index": index, "key": last_key}, separators=(",", ":"), sort_keys=True)
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def _decode_token(token: str, index: str) -> dict[str, Any]:
+    """A token this registry printed for the same listing, or bad input (never a raw key)."""
+    bad = BadInputError("bad next-page token: pass the one the previous page printed, unchanged")
+    if not token or len(token) > MAX_TOKEN_CHARS:
+        raise bad
+    try:
+        data = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
+    except (binascii.Error, ValueError, UnicodeDecodeError):
+        raise bad from None
+    key = data.get("key") if isinstance(data, dict) else None
+    if (
+        not isinstance(key, dict)
+        or not key
+        or not all(isinstance(k, str) and isinstance(v, str) for k, v in key.items())
+    ):
+        raise bad
+    if data.get("index") != index:
+        raise BadInputError("this next-page token belongs to another listing (other --status?)")
+    return key
+
+
+__all__ = ["ResumedBy", "RunConflictError", "RunNotFoundError", "RunPage", "RunRegistry", "item_for"]

@@ -45,7 +45,7 @@ class Cli:
         return self.registry().get(run, {})
 
     def registry(self) -> dict[str, dict[str, Any]]:
-        return {r["run_key"]: r for r in self.json("runs")}
+        return {r["run_key"]: r for r in self.json("runs", "--limit", "1000")["runs"]}
 
 
 def _base_env(home: Path) -> dict[str, str]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import boto3
 import pytest
 
 from tests.e2e.conftest import Cli
@@ -31,7 +32,7 @@ def test_waiting_runs_are_listed_then_cancelled_failed_and_succeeded(local_up: C
     runs = [local_up.json("start", "examples/sleep.sql")["run"] for _ in range(3)]
     local_up.wait_for(lambda: all(item.get("statement_id") for item in _items(local_up, runs)))
 
-    listed = {r["run_key"]: r for r in local_up.json("runs", "--status", "WAITING")}
+    listed = {r["run_key"]: r for r in local_up.json("runs", "--status", "WAITING")["runs"]}
     assert set(runs) <= listed.keys()
     table = local_up("runs")
     assert table.returncode == 0 and runs[0] in table.stdout and "WAITING" in table.stdout
@@ -68,7 +69,7 @@ def test_starting_the_same_name_twice_gives_one_run(local_up: Cli) -> None:
     other = local_up("start", "query.sql", "--name", "mart-2026-11-27", "--query-group", "other")
     assert other.returncode == 1
     assert "already started" in other.stderr and first["run"] in other.stderr
-    matching = [r for r in local_up.json("runs") if r["run_key"] == first["run"]]
+    matching = [r for r in local_up.json("runs")["runs"] if r["run_key"] == first["run"]]
     assert len(matching) == 1
 
 
@@ -106,3 +107,60 @@ def test_show_prints_every_kept_result_by_statement_number(local_up: Cli) -> Non
     titles = [line for line in lines if line.startswith("result of statement")]
     assert titles == ["result of statement 1", "result of statement 3", "result of statement 4"]
     assert lines[lines.index("result of statement 4") + 2] == "top 3, by amount"  # CSV: the comma kept
+
+
+def _executions(cli: Cli) -> int:
+    """Durable executions of the function so far (ListDurableExecutionsByFunction, every page)."""
+    lambda_ = boto3.client(
+        "lambda",
+        endpoint_url=cli.env["AWS_ENDPOINT_URL_LAMBDA"],
+        region_name="us-east-1",
+        aws_access_key_id="operator",
+        aws_secret_access_key="operator",
+    )
+    count, kwargs = 0, {"FunctionName": cli.env["RSBATCH_FUNCTION"]}
+    while True:
+        page = lambda_.list_durable_executions_by_function(**kwargs)
+        count += len(page.get("DurableExecutions", []))
+        if not page.get("NextMarker"):
+            return count
+        kwargs["Marker"] = page["NextMarker"]
+
+
+def test_show_and_runs_start_no_execution_only_show_live_does(local_up: Cli) -> None:
+    run = local_up.json("start", "examples/short_sleep.sql")["run"]
+    local_up.wait_for(lambda: bool(local_up.run_status(run).get("statement_id")))
+    before = _executions(local_up)
+
+    shown = local_up.json("show", run)
+    assert shown["run"]["run_key"] == run and shown["statement"] is None and not shown["live"]
+    assert shown["execution"]["Status"] in ("RUNNING", "SUCCEEDED")
+    by_statement = local_up.json("show", shown["run"]["statement_id"])  # the statement index
+    assert by_statement["run"]["run_key"] == run
+    assert run in {r["run_key"] for r in local_up.json("runs", "--since", "1h")["runs"]}
+    table = local_up("show", run)
+    assert table.returncode == 0 and "REDSHIFT (recorded)" in table.stdout
+    assert _executions(local_up) == before  # read with the operator's own credentials
+
+    live = local_up.json("show", run, "--live")
+    assert live["statement"]["Id"] == shown["run"]["statement_id"]
+    assert _executions(local_up) == before + 1  # the inspect action, run as the function
+
+
+def test_runs_pages_newest_first_with_a_token(local_up: Cli) -> None:
+    started = [local_up.json("start", "examples/short_sleep.sql")["run"] for _ in range(3)]
+    local_up.wait_for(lambda: all(local_up.run_status(r) for r in started))
+    first = local_up.json("runs", "--limit", "2")
+    assert len(first["runs"]) == 2 and first["next_token"]
+    second = local_up.json("runs", "--limit", "2", "--next-token", first["next_token"])
+    listed = [r["run_key"] for r in first["runs"] + second["runs"]]
+    assert listed[:3] == started[::-1]  # newest first, no run twice across pages
+    assert len(set(listed)) == len(listed)
+    stamps = [r["created_at"] for r in first["runs"] + second["runs"]]
+    assert stamps == sorted(stamps, reverse=True)
+    table = local_up("runs", "--limit", "2")
+    assert "more: rsbatch runs --limit 2 --next-token " in table.stdout
+    bad = local_up("runs", "--next-token", "not-a-token")
+    assert bad.returncode == 2 and "next-page token" in bad.stderr
+    other = local_up("runs", "--status", "WAITING", "--next-token", first["next_token"])
+    assert other.returncode == 2 and "another listing" in other.stderr

@@ -19,7 +19,7 @@ def test_reconcile_resumes_runs_whose_statement_ended(local_up: Cli) -> None:
 
     def both_ended_in_redshift() -> bool:
         return all(
-            local_up.json("show", r)["statement"]["Status"] in ("FINISHED", "ABORTED")
+            local_up.json("show", r, "--live")["statement"]["Status"] in ("FINISHED", "ABORTED")
             for r in (finished, aborted)
         )
 

@@ -14,7 +14,6 @@ from rsbatch.local.faults import Faults
 from rsbatch.local.stack import LocalStack, StackOptions
 from rsbatch.local_run import follow, operator_for
 from rsbatch.operations import Operator, RunOptions, Started
-from rsbatch_core.models import RunStatus
 
 MART = "SELECT customer_id, total_orders, total_amount, last_order_date FROM public.mart_customer_summary"
 EXPECTED_MART = """
@@ -78,7 +77,7 @@ class Harness:
         self.nothing_waiting()
 
     def nothing_waiting(self) -> None:
-        assert [r.run_key for r in self.operator.registry.scan(RunStatus.WAITING)] == []
+        assert [r.run_key for r in self.operator.registry.iter_waiting()] == []
 
 
 @pytest.fixture(scope="session")

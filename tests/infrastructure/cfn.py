@@ -40,6 +40,7 @@ PSEUDO = {
     "AWS::Partition": "aws",
     "AWS::Region": "us-east-1",
     "AWS::StackName": "rsbatch",
+    "AWS::StackId": "arn:aws:cloudformation:us-east-1:123456789012:stack/rsbatch/0b1c2d3e",
     "AWS::URLSuffix": "amazonaws.com",
 }
 #: ``ARN_PREFIX.format(service=...)``: an ARN up to the resource, in PSEUDO's account and region.

@@ -14,6 +14,9 @@ from typing import Any
 
 import pytest
 
+from rsbatch_core import registry
+from rsbatch_core.actions import ActionRequest
+from rsbatch_core.models import RunRecord
 from tests.infrastructure.cfn import (
     ROOT,
     SCENARIOS,
@@ -58,6 +61,9 @@ def test_resources_exist() -> None:
         "RunsTable": "AWS::DynamoDB::Table",
         "RunSchedule": "AWS::Scheduler::Schedule",
         "ScheduleRole": "AWS::IAM::Role",
+        "ReconcileSchedule": "AWS::Scheduler::Schedule",
+        "ReconcileScheduleRole": "AWS::IAM::Role",
+        "OperatorPolicy": "AWS::IAM::ManagedPolicy",
         "AlarmTopic": "AWS::SNS::Topic",
         "AlarmEmailSubscription": "AWS::SNS::Subscription",
         "DeadLetterQueueAlarm": "AWS::CloudWatch::Alarm",
@@ -88,6 +94,8 @@ def test_parameters_match_the_contract() -> None:
         "AlarmEmail": "",
         "ScheduleExpression": "",
         "ScheduleSqlFile": "query.sql",
+        "ReconcileScheduleEnabled": "true",
+        "ReconcileScheduleExpression": "rate(15 minutes)",
         "SqlBucket": "",
         "SqlPrefix": "",
         "BatchMaxAttempts": "3",
@@ -225,10 +233,31 @@ def test_runs_table() -> None:
     props = resource["Properties"]
     assert props["BillingMode"] == "PAY_PER_REQUEST"
     assert props["KeySchema"] == [{"AttributeName": "run_key", "KeyType": "HASH"}]
-    assert props["AttributeDefinitions"] == [{"AttributeName": "run_key", "AttributeType": "S"}]
     assert props["TimeToLiveSpecification"] == {"AttributeName": "expires_at", "Enabled": True}
     assert props["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
     assert props["SSESpecification"] == {"SSEEnabled": True}
+
+
+def test_runs_table_indexes_are_the_ones_the_registry_queries() -> None:
+    """Each index rsbatch_core.registry names, with the keys it queries and a bounded projection."""
+    props = stack_for("serverless_iam").properties("RunsTable")
+    indexes = {i["IndexName"]: i for i in props["GlobalSecondaryIndexes"]}
+    keys = {name: [(k["AttributeName"], k["KeyType"]) for k in i["KeySchema"]] for name, i in indexes.items()}
+    assert keys == {
+        registry.BY_STARTED: [("item_type", "HASH"), ("started_at", "RANGE")],
+        registry.WAITING: [("waiting", "HASH"), ("started_at", "RANGE")],
+        registry.ENDED: [("ended", "HASH"), ("started_at", "RANGE")],
+        registry.BY_STATEMENT: [("statement_id", "HASH")],
+    }
+    defined = {d["AttributeName"] for d in props["AttributeDefinitions"]}
+    assert defined == {"run_key"} | {name for pairs in keys.values() for name, _ in pairs}
+    # The listings never copy the summary (up to 64 KB of rows); the statement index keys only.
+    for name in (registry.BY_STARTED, registry.ENDED):
+        projection = indexes[name]["Projection"]
+        assert projection["ProjectionType"] == "INCLUDE" and "summary" not in projection["NonKeyAttributes"]
+        listed = set(RunRecord.model_fields) - {"summary", "run_key"}
+        assert set(projection["NonKeyAttributes"]) == listed  # `runs --json` shows every field
+    assert indexes[registry.BY_STATEMENT]["Projection"] == {"ProjectionType": "KEYS_ONLY"}
 
 
 # ---------------------------------------------------------------- the rule
@@ -298,6 +327,55 @@ def test_schedule_only_when_asked() -> None:
     assert [s["Principal"] for s in trust] == [{"Service": "scheduler.amazonaws.com"}]
 
 
+def test_reconcile_runs_on_a_schedule_unless_turned_off() -> None:
+    stack = stack_for("serverless_iam")
+    schedule = stack.properties("ReconcileSchedule")
+    assert schedule["ScheduleExpression"] == "rate(15 minutes)"
+    target = schedule["Target"]
+    assert target["Arn"] == "ref:DurableFunctionAliaslive"  # durable runs need a qualified ARN
+    assert target["RoleArn"] == "getatt:ReconcileScheduleRole.Arn"
+    request = ActionRequest.model_validate(json.loads(target["Input"]))  # what durable_fn dispatches
+    assert (request.action, request.older_than_seconds, request.dry_run) == ("reconcile", 600, False)
+    assert grants(stack.role_statements("ReconcileScheduleRole")) == {
+        ("lambda:InvokeFunction", "ref:DurableFunctionAliaslive")
+    }
+    trust = stack.properties("ReconcileScheduleRole")["AssumeRolePolicyDocument"]["Statement"]
+    assert [s["Principal"] for s in trust] == [{"Service": "scheduler.amazonaws.com"}]
+
+    hourly = Stack(
+        transformed(), {**SCENARIOS["serverless_iam"], "ReconcileScheduleExpression": "rate(1 hour)"}
+    )
+    assert hourly.properties("ReconcileSchedule")["ScheduleExpression"] == "rate(1 hour)"
+    off = Stack(transformed(), {**SCENARIOS["serverless_iam"], "ReconcileScheduleEnabled": "false"})
+    assert "ReconcileSchedule" not in off.resources and "ReconcileScheduleRole" not in off.resources
+
+
+def test_operator_policy_reads_without_running_the_function() -> None:
+    stack = stack_for("serverless_iam")
+    statements = stack.properties("OperatorPolicy")["PolicyDocument"]["Statement"]
+    name = function_name(stack, "DurableFunction")
+    function = f"arn:aws:lambda:us-east-1:123456789012:function:{name}"
+    assert grants(statements) == {
+        (
+            "cloudformation:DescribeStacks",
+            "arn:aws:cloudformation:us-east-1:123456789012:stack/rsbatch/0b1c2d3e",
+        ),
+        ("dynamodb:GetItem", "getatt:RunsTable.Arn"),
+        ("dynamodb:Query", "getatt:RunsTable.Arn"),
+        ("dynamodb:GetItem", "getatt:RunsTable.Arn/index/*"),
+        ("dynamodb:Query", "getatt:RunsTable.Arn/index/*"),
+        ("dynamodb:UpdateItem", "getatt:RunsTable.Arn"),  # fail --force
+        ("lambda:GetDurableExecution", f"{function}:*"),
+        ("lambda:GetDurableExecutionHistory", f"{function}:*"),
+        ("lambda:ListDurableExecutionsByFunction", function),
+        ("lambda:ListDurableExecutionsByFunction", "ref:DurableFunctionAliaslive"),
+        ("lambda:InvokeFunction", "ref:DurableFunctionAliaslive"),  # start, --live, cancel, reconcile
+        ("lambda:SendDurableExecutionCallbackSuccess", f"{function}:*"),
+        ("lambda:SendDurableExecutionCallbackFailure", f"{function}:*"),
+    }
+    assert not [a for a, _ in grants(statements) if a.endswith(":Scan")]
+
+
 def test_alarms_and_optional_topic() -> None:
     quiet = stack_for("serverless_iam")
     loud = stack_for("everything")
@@ -335,6 +413,7 @@ def test_outputs() -> None:
         "StatusRuleName": {"Ref": "StatusRule"},
         "DeadLetterQueueUrl": {"Ref": "DeadLetterQueue"},
         "DeadLetterQueueArn": {"Fn::GetAtt": ["DeadLetterQueue", "Arn"]},
+        "OperatorPolicyArn": {"Ref": "OperatorPolicy"},
     }
 
 

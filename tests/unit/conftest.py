@@ -8,6 +8,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
+from rsbatch.local.template import load_template, runs_table_definition
 from rsbatch_core.registry import RunRegistry
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -34,10 +35,5 @@ def registry() -> Iterator[RunRegistry]:
     """The real registry code on moto's in-process DynamoDB."""
     with mock_aws():
         dynamodb = boto3.resource("dynamodb", region_name="us-east-1")
-        dynamodb.create_table(
-            TableName="runs",
-            KeySchema=[{"AttributeName": "run_key", "KeyType": "HASH"}],
-            AttributeDefinitions=[{"AttributeName": "run_key", "AttributeType": "S"}],
-            BillingMode="PAY_PER_REQUEST",
-        )
+        dynamodb.create_table(**runs_table_definition(load_template(ROOT / "template.yaml"), "runs"))
         yield RunRegistry("runs", dynamodb=dynamodb)

@@ -76,28 +76,63 @@ def _acted(as_json: bool, run: str, action: str, delivery: str = "sent") -> None
 @target_options
 @errors_handled
 def reconcile(older_than: str, dry_run: bool, **target: Any) -> None:
-    """Resume WAITING runs whose statement already ended (the self-heal after lost events).
+    """Resume WAITING runs whose statement already ended, close orphans (the self-heal).
+
+    Runs as the function, a page of waiting runs per durable step, however many there are;
+    waits for the end and reports progress on stderr. A schedule runs it too (template.yaml
+    ReconcileSchedule).
 
     \b
     Example:
       rsbatch reconcile --older-than 0s --dry-run
     """
-    from rsbatch.operations import parse_duration
+    from rsbatch.operations import Progress, parse_duration
 
     as_json = target.pop("as_json")
     age = parse_duration(older_than)  # bad input before anything is resolved or sent
-    actions = operator(**target).reconcile(age, dry_run)
+
+    def progress(p: Progress) -> None:
+        if p.pages and not as_json:
+            click.echo(f"reconcile: {p.pages} page(s) done, {p.elapsed:.0f} s", err=True)
+
+    done = operator(**target).reconcile(age, dry_run, on_progress=progress)
     if as_json:
-        output.emit_json([a.__dict__ for a in actions])
+        output.emit_json([a.__dict__ for a in done.actions])
         return
-    if not actions:
-        click.echo("nothing to reconcile")
+    if not done.actions:
+        click.echo(f"nothing to reconcile ({done.looked_at} waiting run(s) looked at)")
     rows = [
-        (a.run, a.state, a.action + (" (dry run)" if dry_run and a.action != "skip" else ""), a.delivery)
-        for a in actions
+        (
+            a.run,
+            a.state,
+            a.action + (" (dry run)" if dry_run and a.action not in ("skip", "error") else ""),
+            a.delivery,
+            output.clip(a.note, 80) if a.note else "",
+        )
+        for a in done.actions
     ]
     if rows:
-        click.echo(output.table(["run", "statement", "action", "delivery"], rows))
+        click.echo(output.table(["run", "statement", "action", "delivery", "note"], rows))
+    if done.truncated:
+        counts = ", ".join(f"{k} {v}" for k, v in sorted(done.counts.items()))
+        click.echo(f"listed the first {len(done.actions)}; in all: {counts}")
+
+
+@main.command("registry-backfill")
+@target_options
+@errors_handled
+def registry_backfill(**target: Any) -> None:
+    """Put registry items written before the indexes existed into them (once, after upgrading).
+
+    Until then such runs are found by run key or execution ARN only, and reconcile does not see
+    them. One Scan of the table (needs dynamodb:Scan and UpdateItem on it); safe to run again.
+    """
+    as_json = target.pop("as_json")
+    changed = operator(**target).backfill()
+    if as_json:
+        output.emit_json({"backfilled": changed})
+    else:
+        click.echo(f"backfilled {changed} item(s)")
 
 
 @main.command()

@@ -24,7 +24,7 @@ from rsbatch.cli.base import (
 from rsbatch_core.models import RunStatus, RunSummary
 
 if TYPE_CHECKING:
-    from rsbatch.operations import RunOptions
+    from rsbatch.operations import RunOptions, ShownRun
 
 
 # -- start / runs / show --------------------------------------------------
@@ -73,22 +73,33 @@ def start(
 @main.command()
 @click.option("--status", type=click.Choice([s.value for s in RunStatus]), help="Only runs in this status.")
 @click.option("--since", help="Only runs newer than this, e.g. 2h, 30m, 1d.")
+@click.option("--limit", type=click.IntRange(1, 1000), default=50, show_default=True, help="Runs per page.")
+@click.option("--next-token", help="The token the previous page printed: the page after it.")
 @target_options
 @errors_handled
-def runs(status: str | None, since: str | None, **target: Any) -> None:
-    """List runs from the registry, newest first.
+def runs(status: str | None, since: str | None, limit: int, next_token: str | None, **target: Any) -> None:
+    """List runs from the registry, newest first, a page at a time.
+
+    Reads one registry index with your own credentials (no function runs); what it reads
+    follows the page, not the table.
 
     \b
     Example:
       rsbatch runs --status WAITING --since 2h
+      rsbatch runs --limit 20 --next-token eyJpbmRleCI6...
     """
     from rsbatch.operations import parse_duration
 
     as_json = target.pop("as_json")
     window = parse_duration(since) if since else None  # bad input before the target is resolved
-    records = operator(**target).runs(RunStatus(status) if status else None, window)
+    page = operator(**target).runs(RunStatus(status) if status else None, window, limit, next_token)
     if as_json:
-        output.emit_json([json.loads(r.model_dump_json(exclude={"summary"})) for r in records])
+        output.emit_json(
+            {
+                "runs": [json.loads(r.model_dump_json(exclude={"summary"})) for r in page.records],
+                "next_token": page.next_token,
+            }
+        )
         return
     rows = [
         (
@@ -99,30 +110,44 @@ def runs(status: str | None, since: str | None, **target: Any) -> None:
             r.statement_id,
             r.resumed_by,
         )
-        for r in records
+        for r in page.records
     ]
     click.echo(output.table(["run", "status", "age", "sql file", "statement", "resumed by"], rows))
+    if page.next_token:
+        again = " ".join(
+            part
+            for part in (
+                f"--status {status}" if status else "",
+                f"--since {since}" if since else "",
+                f"--limit {limit}" if limit != 50 else "",
+            )
+            if part
+        )
+        click.echo(f"more: rsbatch runs {again + ' ' if again else ''}--next-token {page.next_token}")
 
 
 @main.command()
 @click.argument("run")
+@click.option("--live", is_flag=True, help="Also ask Redshift for the statement (runs as the function).")
 @target_options
 @errors_handled
-def show(run: str, **target: Any) -> None:
-    """Show RUN: the registry item, Redshift's statement and the durable execution.
+def show(run: str, live: bool, **target: Any) -> None:
+    """Show RUN: the registry item, its statement and the durable execution.
 
-    RUN is a run key, a statement id or an execution ARN.
+    RUN is a run key, a statement id or an execution ARN. Read with your own credentials; only
+    --live runs the function, which alone may describe the statement it submitted.
 
     \b
     Example:
       rsbatch show rsbatch-3f2a…
+      rsbatch show rsbatch-3f2a… --live
     """
     as_json = target.pop("as_json")
-    shown = operator(**target).show(run)
+    shown = operator(**target).show(run, live=live)
     if as_json:
         output.emit_json(shown.to_json())
         return
-    record, statement, execution = shown.record, shown.statement or {}, shown.execution
+    record, execution = shown.record, shown.execution
     left = [
         ("run", record.run_key),
         ("status", output.status(record.status.value)),
@@ -135,20 +160,39 @@ def show(run: str, **target: Any) -> None:
     attempts = summary.attempts if summary else []
     if len(attempts) > 1:
         left += [(f"  attempt {a.number}", f"{a.status} {a.statement_id}") for a in attempts]
-    middle = [
-        ("statement", statement.get("Id", "-")),
-        ("status", output.status(str(statement.get("Status", "-")))),
-        ("error", statement.get("Error") or "-"),
-    ] + [
-        (f"  {sub['Id'].rsplit(':', 1)[-1]}", f"{sub.get('Status')} rows={sub.get('ResultRows')}")
-        for sub in statement.get("SubStatements", [])
-    ]
-    right = [
-        ("execution", execution.get("DurableExecutionName", "-")),
-        ("status", output.status(str(execution.get("Status")))),
-        ("operations", execution.get("Operations")),
-    ]
-    click.echo(output.panels([("REGISTRY", left), ("REDSHIFT", middle), ("DURABLE EXECUTION", right)]))
+    click.echo(
+        output.panels([("REGISTRY", left), _redshift_panel(shown, summary), _execution_panel(execution)])
+    )
     kept = (summary.results or ([summary.result] if summary.result else [])) if summary else []
     if kept:
         click.echo(output.results(kept))
+
+
+def _redshift_panel(shown: ShownRun, summary: RunSummary | None) -> tuple[str, list[tuple[str, Any]]]:
+    """Redshift's own view with --live; otherwise what the run recorded of its statement."""
+    if shown.live:
+        statement = shown.statement or {}
+        rows: list[tuple[str, Any]] = [
+            ("statement", statement.get("Id", shown.record.statement_id or "-")),
+            ("status", output.status(str(statement.get("Status", "-")))),
+            ("error", statement.get("Error") or "-"),
+        ] + [
+            (f"  {sub['Id'].rsplit(':', 1)[-1]}", f"{sub.get('Status')} rows={sub.get('ResultRows')}")
+            for sub in statement.get("SubStatements", [])
+        ]
+        if shown.note:
+            rows.append(("note", output.clip(shown.note, 200)))
+        return "REDSHIFT (live)", rows
+    rows = [
+        ("statement", shown.record.statement_id or "-"),
+        ("status", output.status(summary.redshift_status or "-") if summary else "- (--live to ask)"),
+    ] + [(f"  {s.index}", f"{s.status} rows={s.rows}") for s in (summary.statements if summary else [])]
+    return "REDSHIFT (recorded)", rows
+
+
+def _execution_panel(execution: dict[str, Any]) -> tuple[str, list[tuple[str, Any]]]:
+    return "DURABLE EXECUTION", [
+        ("execution", execution.get("DurableExecutionName", "-")),
+        ("status", output.status(str(execution.get("Status")))),
+        ("operations", execution.get("Operations", "-")),
+    ]

@@ -24,7 +24,7 @@ from rsbatch.local.event_bus import EventBus
 from rsbatch.local.faults import CrashAfterSubmit, Faults, FaultyListener
 from rsbatch.local.redshift_data import RedshiftDataEmulator
 from rsbatch.local.s3_folder import S3FolderServer
-from rsbatch.local.template import load_template, status_rule_pattern
+from rsbatch.local.template import load_template, runs_table_definition, status_rule_pattern
 from rsbatch.local.warehouse import Warehouse
 from rsbatch.logs import LambdaLogFile, quiet_servers
 from rsbatch_core.sqlfile import split_statements
@@ -227,13 +227,9 @@ class LocalStack:
     # -- data --------------------------------------------------------------
 
     def _create_table(self) -> None:
+        """The registry table with the keys and indexes template.yaml gives it."""
         client = boto3.client("dynamodb", region_name=REGION)
-        client.create_table(
-            TableName=TABLE_NAME,
-            KeySchema=[{"AttributeName": "run_key", "KeyType": "HASH"}],
-            AttributeDefinitions=[{"AttributeName": "run_key", "AttributeType": "S"}],
-            BillingMode="PAY_PER_REQUEST",
-        )
+        client.create_table(**runs_table_definition(load_template(self.options.template), TABLE_NAME))
 
     def seed_demo(self) -> None:
         """Create the demo schema and data (sql/local/) through the emulator, once per warehouse."""

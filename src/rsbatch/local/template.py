@@ -15,11 +15,16 @@ from typing import Any
 import yaml
 
 __all__ = [
+    "RUNS_TABLE_ID",
     "STATUS_RULE_ID",
     "TemplateError",
     "load_template",
+    "runs_table_definition",
     "status_rule_pattern",
 ]
+
+#: Logical id of the run registry's DynamoDB table.
+RUNS_TABLE_ID = "RunsTable"
 
 # Logical id of the EventBridge rule that routes Redshift statement events to the
 # status listener (a plain AWS::Events::Rule, or an EventBridgeRule event of that
@@ -176,3 +181,35 @@ def status_rule_pattern(template: dict[str, Any]) -> dict[str, Any]:
 def _properties(node: dict[str, Any]) -> dict[str, Any]:
     properties = node.get("Properties")
     return properties if isinstance(properties, dict) else {}
+
+
+def runs_table_definition(template: dict[str, Any], table_name: str) -> dict[str, Any]:
+    """`CreateTable` arguments for the run registry exactly as `RunsTable` declares it.
+
+    The local stack and the tests create their table from this, so the keys and indexes the
+    registry queries are the deployed ones (there is no second definition to drift).
+    """
+    resource = template.get("Resources", {}).get(RUNS_TABLE_ID)
+    if not isinstance(resource, dict) or resource.get("Type") != "AWS::DynamoDB::Table":
+        raise TemplateError(f"template has no AWS::DynamoDB::Table {RUNS_TABLE_ID!r}")
+    properties = _properties(resource)
+    arguments: dict[str, Any] = {"TableName": table_name}
+    for name in ("AttributeDefinitions", "KeySchema", "GlobalSecondaryIndexes", "BillingMode"):
+        value = properties.get(name)
+        if value is None:
+            continue
+        if _has_intrinsic(value):
+            raise TemplateError(f"{RUNS_TABLE_ID}.{name} must be literal for the local stack")
+        arguments[name] = copy.deepcopy(value)
+    if "KeySchema" not in arguments:
+        raise TemplateError(f"{RUNS_TABLE_ID} has no KeySchema")
+    return arguments
+
+
+def _has_intrinsic(value: Any) -> bool:
+    """A `Ref` or `Fn::…` anywhere inside: a value only CloudFormation can resolve."""
+    if isinstance(value, dict):
+        return any(k == "Ref" or str(k).startswith("Fn::") or _has_intrinsic(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_intrinsic(v) for v in value)
+    return False

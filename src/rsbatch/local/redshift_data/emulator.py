@@ -26,7 +26,7 @@ from rsbatch.local.redshift_data.exceptions import (
     throttling,
 )
 from rsbatch.local.redshift_data.injected import InjectedFaults
-from rsbatch.local.redshift_data.models import ABORTED
+from rsbatch.local.redshift_data.models import ABORTED, RETENTION_SECONDS
 from rsbatch.local.redshift_data.parsing import principal, read_envelope
 from rsbatch.local.redshift_data.runner import Runner
 from rsbatch.local.redshift_data.server import HttpServer
@@ -67,6 +67,8 @@ class RedshiftDataEmulator:
         self.result_page_rows = result_page_rows
         self.max_active_statements = max_active_statements
         self.max_idle_connections = max_idle_connections
+        #: How long an ended statement is kept (the service: 24 h); tests shorten it to expire one.
+        self.retention_seconds: float = RETENTION_SECONDS
         self._max_active_default = max_active_statements
         self._faults = InjectedFaults(seed)  # the dice: ``seed`` makes the rolls repeatable
         cond = threading.Condition()  # one lock (re-entrant) for all statement and session state

@@ -16,3 +16,4 @@ class Settings(Protocol):
     enforce_owner: bool  # only the principal that submitted a statement may read or cancel it
     result_page_rows: int  # GetStatementResult records per page
     max_active_statements: int  # non-terminal statements before ActiveStatementsExceededException
+    retention_seconds: float  # how long an ended statement is kept (24 h)

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from rsbatch.local.redshift_data.events import Events, RedshiftEvent
 from rsbatch.local.redshift_data.exceptions import active_statements_exceeded, invalid, not_found
 from rsbatch.local.redshift_data.injected import CONFLICT_AT, InjectedFaults
-from rsbatch.local.redshift_data.models import RETENTION_SECONDS, TERMINAL, Statement, Sub
+from rsbatch.local.redshift_data.models import TERMINAL, Statement, Sub
 from rsbatch.local.redshift_data.parsing import StatementRef, SubmitRequest
 from rsbatch.local.redshift_data.settings import Settings
 from rsbatch.local.warehouse import DEFAULT_DATABASE
@@ -150,7 +150,7 @@ class StatementStore:
             del self._tokens[key]
         old_statements = list(
             itertools.takewhile(
-                lambda item: now - item[1].created_at > RETENTION_SECONDS and item[1].terminal,
+                lambda item: now - item[1].created_at > self._settings.retention_seconds and item[1].terminal,
                 self._statements.items(),
             )
         )
