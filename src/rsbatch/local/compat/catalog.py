@@ -119,8 +119,12 @@ ENTRIES: tuple[CompatEntry, ...] = (
         "r_NVL2.html",
         "a function: both branches are evaluated, where Redshift evaluates only the one chosen",
     ),
-    _entry("SPLIT_PART", _F, "SPLIT_PART.html", "on a timestamp or date, as Redshift's implicit cast to text"),
-    _entry("LIKE", _O, "r_patternmatching_condition_like.html", "on a timestamp or date (LIKE, NOT LIKE, ILIKE)"),
+    _entry(
+        "SPLIT_PART", _F, "SPLIT_PART.html", "on a timestamp or date, as Redshift's implicit cast to text"
+    ),
+    _entry(
+        "LIKE", _O, "r_patternmatching_condition_like.html", "on a timestamp or date (LIKE, NOT LIKE, ILIKE)"
+    ),
     # -- JSON and SUPER ---------------------------------------------------------------------------
     _entry(
         "SUPER",
@@ -129,7 +133,9 @@ ENTRIES: tuple[CompatEntry, ...] = (
         "stood in for by jsonb: no PartiQL navigation (a.b[0]) and jsonb's key order",
     ),
     _entry("JSON_PARSE", _F, "JSON_PARSE.html", "returns SUPER, which is jsonb locally"),
-    _entry("JSON_SERIALIZE", _F, "JSON_SERIALIZE.html", "jsonb's text form: keys sorted, one space after : and ,"),
+    _entry(
+        "JSON_SERIALIZE", _F, "JSON_SERIALIZE.html", "jsonb's text form: keys sorted, one space after : and ,"
+    ),
     _entry("IS_VALID_JSON", _F, "IS_VALID_JSON.html"),
     _entry("IS_VALID_JSON_ARRAY", _F, "IS_VALID_JSON_ARRAY.html"),
     _entry("JSON_EXTRACT_PATH_TEXT", _F, "JSON_EXTRACT_PATH_TEXT.html"),
@@ -158,5 +164,10 @@ ENTRIES: tuple[CompatEntry, ...] = (
         "distribution, sort key, skew, unsorted and create_time are not known locally "
         "(AUTO(EVEN), NULL, 0); tbl_rows is an exact count",
     ),
-    _entry("STL_LOAD_ERRORS", _V, "r_STL_LOAD_ERRORS.html", "always empty: the local warehouse does not COPY from S3"),
+    _entry(
+        "STL_LOAD_ERRORS",
+        _V,
+        "r_STL_LOAD_ERRORS.html",
+        "always empty: the local warehouse does not COPY from S3",
+    ),
 )

@@ -72,25 +72,35 @@ def install(*, conninfo: str, database: str) -> InstallResult:
     create schemas or alter the database); nothing is half-installed then.
     """
     stamp = _STAMP_PREFIX + version()
+    path = sql.SQL(", ").join(sql.Identifier(s) for s in SEARCH_PATH)
     with psycopg.connect(conninfo) as conn, conn.transaction():
         conn.execute("SELECT pg_advisory_xact_lock(%s)", (_LOCK_KEY,))
         row = conn.execute(
             "SELECT obj_description(oid, 'pg_namespace') FROM pg_namespace WHERE nspname = %s",
             (SCHEMA,),
         ).fetchone()
-        if row is not None and row[0] == stamp:
-            return InstallResult(database=database, version=version(), installed=False)
-        conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(SCHEMA)))
-        # A plain search_path for the files themselves: every name they create is qualified.
-        conn.execute("SET LOCAL search_path = pg_catalog, public")
-        for _name, text in _sql_files():
-            conn.execute(text.encode())  # no parameters: sent as one multi-statement query
-        conn.execute(
-            sql.SQL("COMMENT ON SCHEMA {} IS {}").format(sql.Identifier(SCHEMA), sql.Literal(stamp))
-        )
-        conn.execute(
-            sql.SQL("ALTER DATABASE {} SET search_path = {}").format(
-                sql.Identifier(database), sql.SQL(", ").join(sql.Identifier(s) for s in SEARCH_PATH)
+        installed = row is None or row[0] != stamp
+        if installed:
+            conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(SCHEMA)))
+            # A plain path for the files themselves: every name they create is qualified,
+            # and SQL-standard bodies bind PostgreSQL's built-ins at creation.
+            conn.execute("SET LOCAL search_path = pg_catalog, public")
+            for _name, text in _sql_files():
+                conn.execute(text.encode())  # no parameters: sent as one multi-statement query
+            conn.execute(
+                sql.SQL("COMMENT ON SCHEMA {} IS {}").format(sql.Identifier(SCHEMA), sql.Literal(stamp))
             )
-        )
-    return InstallResult(database=database, version=version(), installed=True)
+        # The database's default path (re-set if someone reset it), for sessions opened from now.
+        current = conn.execute(
+            "SELECT coalesce('search_path=' || string_agg(quote_ident(s), ', ' ORDER BY n)"
+            "                = ANY (SELECT unnest(setconfig) FROM pg_db_role_setting"
+            "                        WHERE setrole = 0 AND setdatabase = (SELECT oid FROM pg_database"
+            "                                                             WHERE datname = %s)), false)"
+            " FROM unnest(%s::text[]) WITH ORDINALITY AS p(s, n)",
+            (database, list(SEARCH_PATH)),
+        ).fetchone()
+        if current is None or not current[0]:
+            conn.execute(
+                sql.SQL("ALTER DATABASE {} SET search_path = {}").format(sql.Identifier(database), path)
+            )
+    return InstallResult(database=database, version=version(), installed=installed)
