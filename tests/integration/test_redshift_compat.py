@@ -270,10 +270,11 @@ def test_date_part_takes_redshift_abbreviations_and_time(redshift_data: Any) -> 
         redshift_data,
         "SELECT DATE_PART('weekday', TIMESTAMP '2008-01-05 14:00:00'),"
         " DATE_PART('qtr', TIMESTAMP '2008-05-05'),"
-        " DATE_PART('mins', TIME '10:15:00')",
+        " DATE_PART('mins', TIME '10:15:00'), DATE_PART('isodow', TIMESTAMP '2008-01-06')",
     )
-    assert rows == [(6.0, 2.0, 15.0)]
-    assert types == ["float8"] * 3
+    # isodow is PostgreSQL's, not Redshift's: PostgreSQL-valid SQL keeps working (Sunday = 7)
+    assert rows == [(6.0, 2.0, 15.0, 7.0)]
+    assert types == ["float8"] * 4
 
 
 def test_datediff_and_dateadd_with_string_dateparts(warehouse: Warehouse) -> None:
@@ -289,6 +290,8 @@ def test_datediff_and_dateadd_with_string_dateparts(warehouse: Warehouse) -> Non
         " DATEADD('month', 1, TIMESTAMP '2008-01-31'), DATEADD('m', 5, TIME '23:58:00')",
     )
     assert rows == [(52, 17, 2, datetime(2008, 2, 29), dt_time(0, 3))]
+    with pytest.raises(psycopg.errors.InvalidParameterValue, match="Invalid datepart: fortnight"):
+        direct(warehouse, "SELECT DATEDIFF('fortnight', TIMESTAMP '2009-01-01', TIMESTAMP '2009-12-31')")
 
 
 # -- strings and conditionals -----------------------------------------------------------------

@@ -46,26 +46,28 @@ END
 $$;
 
 -- DATE_PART with Redshift's datepart names (also on TIME and INTERVAL); DOUBLE PRECISION.
+-- A name Redshift does not know goes to PostgreSQL as written (isodow, julian …), so
+-- SQL that was valid PostgreSQL keeps working.
 -- https://docs.aws.amazon.com/redshift/latest/dg/r_DATE_PART_function.html
 CREATE OR REPLACE FUNCTION redshift.date_part(part text, ts timestamp) RETURNS double precision
 LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
-RETURN pg_catalog.date_part(redshift._datepart_strict(part), ts);
+RETURN pg_catalog.date_part(coalesce(redshift._datepart(part), part), ts);
 
 CREATE OR REPLACE FUNCTION redshift.date_part(part text, ts timestamptz) RETURNS double precision
 LANGUAGE sql STABLE STRICT PARALLEL SAFE
-RETURN pg_catalog.date_part(redshift._datepart_strict(part), ts);
+RETURN pg_catalog.date_part(coalesce(redshift._datepart(part), part), ts);
 
 CREATE OR REPLACE FUNCTION redshift.date_part(part text, t time) RETURNS double precision
 LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
-RETURN pg_catalog.date_part(redshift._datepart_strict(part), t);
+RETURN pg_catalog.date_part(coalesce(redshift._datepart(part), part), t);
 
 CREATE OR REPLACE FUNCTION redshift.date_part(part text, t timetz) RETURNS double precision
 LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
-RETURN pg_catalog.date_part(redshift._datepart_strict(part), t);
+RETURN pg_catalog.date_part(coalesce(redshift._datepart(part), part), t);
 
 CREATE OR REPLACE FUNCTION redshift.date_part(part text, i interval) RETURNS double precision
 LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
-RETURN pg_catalog.date_part(redshift._datepart_strict(part), i);
+RETURN pg_catalog.date_part(coalesce(redshift._datepart(part), part), i);
 
 -- DATEDIFF counts the datepart boundaries crossed between two values; BIGINT.
 -- https://docs.aws.amazon.com/redshift/latest/dg/r_DATEDIFF_function.html
