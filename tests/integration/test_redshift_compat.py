@@ -252,15 +252,20 @@ def test_months_between_whole_and_fractional(redshift_data: Any) -> None:
 
 
 def test_next_day_and_last_day(redshift_data: Any) -> None:
-    # r_NEXT_DAY.html: the first Tuesday after Wednesday 2014-08-20 is 2014-08-26;
-    # r_LAST_DAY.html: LAST_DAY is a DATE.
+    # r_NEXT_DAY.html: the first Tuesday after 2014-08-20 is 2014-08-26; NEXT_DAY(listtime,
+    # 'Tue') of 2008-01-01 05:54:44 (a Tuesday) is 2008-01-08; DATE. r_LAST_DAY.html: DATE.
     rows, types = emulated(
         redshift_data,
-        "SELECT NEXT_DAY('2014-08-20', 'Tuesday'), NEXT_DAY('2014-08-20', 'wed'),"
-        " LAST_DAY('2008-02-10 09:30:00')",
+        "SELECT NEXT_DAY('2014-08-20', 'Tuesday'), NEXT_DAY(TIMESTAMP '2008-01-01 05:54:44', 'Tue'),"
+        " NEXT_DAY('2014-08-20', 'w'), LAST_DAY('2008-02-10 09:30:00')",
     )
-    assert rows == [("2014-08-26", "2014-08-27", "2008-02-29")]
-    assert types == ["date", "date", "date"]
+    assert rows == [("2014-08-26", "2008-01-08", "2014-08-27", "2008-02-29")]
+    assert types == ["date"] * 4
+
+
+def test_next_day_refuses_a_name_outside_the_guides_list(warehouse: Warehouse) -> None:
+    with pytest.raises(psycopg.errors.InvalidParameterValue, match="Invalid day: Tuesd"):
+        direct(warehouse, "SELECT NEXT_DAY('2014-08-20', 'Tuesd')")
 
 
 def test_date_part_takes_redshift_abbreviations_and_time(redshift_data: Any) -> None:
@@ -290,6 +295,14 @@ def test_datediff_and_dateadd_with_string_dateparts(warehouse: Warehouse) -> Non
         " DATEADD('month', 1, TIMESTAMP '2008-01-31'), DATEADD('m', 5, TIME '23:58:00')",
     )
     assert rows == [(52, 17, 2, datetime(2008, 2, 29), dt_time(0, 3))]
+    # String literals are timestamps: DATEDIFF(hour, '2023-01-01', '2023-01-03 05:04:03') = 53;
+    # DATEADD(month, 18, '2008-02-28') = 2009-08-28 00:00:00 and DATEADD(m, 30, …) adds minutes.
+    rows = direct(
+        warehouse,
+        "SELECT DATEDIFF('hour', '2023-01-01', '2023-01-03 05:04:03'), DATEADD('month', 18, '2008-02-28'),"
+        " DATEADD('m', 30, '2008-02-28'), pg_typeof(DATEADD('day', 1, '2008-02-28'))::text",
+    )
+    assert rows == [(53, datetime(2009, 8, 28), datetime(2008, 2, 28, 0, 30), "timestamp without time zone")]
     with pytest.raises(psycopg.errors.InvalidParameterValue, match="Invalid datepart: fortnight"):
         direct(warehouse, "SELECT DATEDIFF('fortnight', TIMESTAMP '2009-01-01', TIMESTAMP '2009-12-31')")
 
@@ -300,6 +313,14 @@ def test_datediff_and_dateadd_with_string_dateparts(warehouse: Warehouse) -> Non
 def test_charindex(redshift_data: Any) -> None:
     # r_CHARINDEX.html: CHARINDEX('dog', 'fish') = 0; CHARINDEX('fish', 'dogfish') = 4.
     assert one(redshift_data, "SELECT CHARINDEX('dog', 'fish'), CHARINDEX('fish', 'dogfish')") == (0, 4)
+
+
+def test_charindex_reads_a_decimal_as_text(redshift_data: Any, sales: None) -> None:
+    # r_CHARINDEX.html searches '.' in the DECIMAL(8,2) column COMMISSION.
+    rows, _ = emulated(
+        redshift_data, "SELECT price, CHARINDEX('.', price) FROM compat_sales WHERE seller = 1 ORDER BY price"
+    )
+    assert rows == [("10.00", 3), ("20.00", 3)]
 
 
 def test_strtol(warehouse: Warehouse) -> None:

@@ -82,13 +82,13 @@ ENTRIES: tuple[CompatEntry, ...] = (
     _entry("ADD_MONTHS", _F, "r_ADD_MONTHS.html"),
     _entry("LAST_DAY", _F, "r_LAST_DAY.html"),
     _entry("MONTHS_BETWEEN", _F, "r_MONTHS_BETWEEN_function.html"),
-    _entry("NEXT_DAY", _F, "r_NEXT_DAY.html", "an ambiguous abbreviation (T, S) is an error"),
+    _entry("NEXT_DAY", _F, "r_NEXT_DAY.html"),
     _entry(
         "DATE_PART",
         _F,
         "r_DATE_PART_function.html",
         "the datepart must be a string ('month'); a bare word (month) needs the SQL shim to "
-        "quote it; milliseconds and microseconds include the whole seconds (PostgreSQL's rule)",
+        "quote it; the result column is named date_part, not pgdate_part",
     ),
     _entry(
         "DATEDIFF",
@@ -122,9 +122,7 @@ ENTRIES: tuple[CompatEntry, ...] = (
     _entry(
         "SPLIT_PART", _F, "SPLIT_PART.html", "on a timestamp or date, as Redshift's implicit cast to text"
     ),
-    _entry(
-        "LIKE", _O, "r_patternmatching_condition_like.html", "on a timestamp or date (LIKE, NOT LIKE, ILIKE)"
-    ),
+    _entry("LIKE", _O, "c_Supported_data_types.html", "on a timestamp or date (LIKE, NOT LIKE, ILIKE)"),
     # -- JSON and SUPER ---------------------------------------------------------------------------
     _entry(
         "SUPER",

@@ -106,6 +106,12 @@ CREATE OR REPLACE FUNCTION redshift.datediff(part text, t1 time, t2 time) RETURN
 LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
 RETURN redshift.datediff(part, '2000-01-01'::date + t1, '2000-01-01'::date + t2);
 
+-- String literals are timestamps, as Redshift reads them (without this overload PostgreSQL
+-- would resolve an unknown literal to TIMESTAMPTZ, its preferred date/time type).
+CREATE OR REPLACE FUNCTION redshift.datediff(part text, t1 text, t2 text) RETURNS bigint
+LANGUAGE sql STABLE STRICT PARALLEL SAFE
+RETURN redshift.datediff(part, t1::timestamp, t2::timestamp);
+
 -- DATEADD: TIMESTAMP for a date or timestamp, TIME for a time. Month ends clamp
 -- (DATEADD(month, 1, '2008-01-31') is 2008-02-29), unlike ADD_MONTHS' last-day rule.
 -- https://docs.aws.amazon.com/redshift/latest/dg/r_DATEADD_function.html
@@ -143,6 +149,10 @@ RETURN ts + n * redshift._datepart_interval(part);
 CREATE OR REPLACE FUNCTION redshift.dateadd(part text, n bigint, t time) RETURNS time
 LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
 RETURN t + n * redshift._datepart_interval(part);
+
+CREATE OR REPLACE FUNCTION redshift.dateadd(part text, n bigint, ts text) RETURNS timestamp
+LANGUAGE sql STABLE STRICT PARALLEL SAFE
+RETURN ts::timestamp + n * redshift._datepart_interval(part);
 
 -- TRUNC(timestamp) is the DATE of the timestamp.
 -- https://docs.aws.amazon.com/redshift/latest/dg/r_TRUNC_date.html
@@ -188,23 +198,24 @@ RETURN ((extract(year FROM d1) - extract(year FROM d2)) * 12
        END;
 
 -- NEXT_DAY: the DATE of the first given weekday after the date (a week later when the
--- date already is that weekday); the day may be abbreviated, in any case.
+-- date already is that weekday). The day is one of the guide's names, in any case:
+-- Su Sun Sunday, M Mo Mon Monday, Tu Tue Tues Tuesday, W We Wed Wednesday,
+-- Th Thu Thurs Thursday, F Fr Fri Friday, Sa Sat Saturday.
 -- https://docs.aws.amazon.com/redshift/latest/dg/r_NEXT_DAY.html
 CREATE OR REPLACE FUNCTION redshift.next_day(ts timestamp, day text) RETURNS date
 LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE AS $$
 DECLARE
-    wanted text := lower(btrim(day));
-    names text[] := ARRAY['sunday', 'monday', 'tuesday', 'wednesday', 'thursday', 'friday', 'saturday'];
-    target integer;
-    hits integer := 0;
+    target integer := CASE lower(btrim(day))
+        WHEN 'su' THEN 0 WHEN 'sun' THEN 0 WHEN 'sunday' THEN 0
+        WHEN 'm' THEN 1 WHEN 'mo' THEN 1 WHEN 'mon' THEN 1 WHEN 'monday' THEN 1
+        WHEN 'tu' THEN 2 WHEN 'tue' THEN 2 WHEN 'tues' THEN 2 WHEN 'tuesday' THEN 2
+        WHEN 'w' THEN 3 WHEN 'we' THEN 3 WHEN 'wed' THEN 3 WHEN 'wednesday' THEN 3
+        WHEN 'th' THEN 4 WHEN 'thu' THEN 4 WHEN 'thurs' THEN 4 WHEN 'thursday' THEN 4
+        WHEN 'f' THEN 5 WHEN 'fr' THEN 5 WHEN 'fri' THEN 5 WHEN 'friday' THEN 5
+        WHEN 'sa' THEN 6 WHEN 'sat' THEN 6 WHEN 'saturday' THEN 6
+    END;
 BEGIN
-    FOR i IN 1..7 LOOP
-        IF wanted <> '' AND starts_with(names[i], wanted) THEN
-            target := i - 1;
-            hits := hits + 1;
-        END IF;
-    END LOOP;
-    IF hits <> 1 THEN
+    IF target IS NULL THEN
         RAISE EXCEPTION 'Invalid day: %', day USING ERRCODE = 'invalid_parameter_value';
     END IF;
     RETURN ts::date + ((target - extract(dow FROM ts)::integer + 6) % 7 + 1);

@@ -1,11 +1,15 @@
 -- Redshift's string, conditional and JSON functions that PostgreSQL lacks or types
 -- differently. Each names the Developer Guide page it follows.
 
--- CHARINDEX(substring, string): 1-based position, 0 when absent.
+-- CHARINDEX(substring, string): 1-based position, 0 when absent. The guide's example
+-- searches a DECIMAL column (charindex('.', commission)): any value is read as its text.
 -- https://docs.aws.amazon.com/redshift/latest/dg/r_CHARINDEX.html
 CREATE OR REPLACE FUNCTION redshift.charindex(search text, string text) RETURNS integer
 LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
 RETURN strpos(string, search);
+
+CREATE OR REPLACE FUNCTION redshift.charindex(search text, string anynonarray) RETURNS integer
+LANGUAGE sql STABLE STRICT PARALLEL SAFE AS $$ SELECT pg_catalog.strpos(string::text, search) $$;
 
 -- LEN: characters; CHAR values drop trailing blanks (PostgreSQL's length() rule per type).
 -- https://docs.aws.amazon.com/redshift/latest/dg/r_LEN.html
@@ -89,7 +93,8 @@ $$;
 -- a timestamp and SPLIT_PART of a timestamp work on its text form (YYYY-MM-DD HH24:MI:SS).
 -- PostgreSQL has no such implicit cast (and CREATE CAST ... AS IMPLICIT between built-in
 -- types is not allowed), so the operators and function below take the timestamp as is.
--- https://docs.aws.amazon.com/redshift/latest/dg/r_Type_conversion.html
+-- https://docs.aws.amazon.com/redshift/latest/dg/c_Supported_data_types.html (type conversion)
+-- https://docs.aws.amazon.com/redshift/latest/dg/SPLIT_PART.html (splits a timestamp LISTTIME)
 CREATE OR REPLACE FUNCTION redshift._like(ts timestamp, pattern text) RETURNS boolean
 LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
 RETURN ts::text LIKE pattern;
