@@ -433,6 +433,17 @@ def test_svv_table_info_and_stl_load_errors(redshift_data: Any, sales: None) -> 
     assert types == ["int4", "bpchar", "int4", "bpchar"]
 
 
+def test_svv_columns_describes_the_columns(redshift_data: Any, sales: None) -> None:
+    # r_SVV_COLUMNS.html: text and int columns, one row per column of tables and views.
+    rows, types = emulated(
+        redshift_data,
+        "SELECT table_schema, column_name, ordinal_position, is_nullable, data_type, numeric_precision,"
+        " numeric_scale FROM svv_columns WHERE table_name = 'compat_sales' AND column_name = 'price'",
+    )
+    assert rows == [("public", "price", 5, "YES", "numeric", 8, 2)]
+    assert types == ["text", "text", "int4", "text", "text", "int4", "int4"]
+
+
 # -- the layer itself --------------------------------------------------------------------------
 
 

@@ -162,6 +162,7 @@ ENTRIES: tuple[CompatEntry, ...] = (
         "distribution, sort key, skew, unsorted and create_time are not known locally "
         "(AUTO(EVEN), NULL, 0); tbl_rows is an exact count",
     ),
+    _entry("SVV_COLUMNS", _V, "r_SVV_COLUMNS.html", "local tables and views only (no external tables)"),
     _entry(
         "STL_LOAD_ERRORS",
         _V,

@@ -96,3 +96,36 @@ SELECT NULL::integer AS userid,
        NULL::integer AS err_code,
        NULL::character(100) AS err_reason
 WHERE false;
+
+-- SVV_COLUMNS: the columns of local tables and views (PostgreSQL's information_schema,
+-- typed as the guide documents: text and int).
+-- https://docs.aws.amazon.com/redshift/latest/dg/r_SVV_COLUMNS.html
+CREATE OR REPLACE VIEW redshift.svv_columns AS
+SELECT c.table_catalog::text AS table_catalog,
+       c.table_schema::text AS table_schema,
+       c.table_name::text AS table_name,
+       c.column_name::text AS column_name,
+       c.ordinal_position::integer AS ordinal_position,
+       c.column_default::text AS column_default,
+       c.is_nullable::text AS is_nullable,
+       c.data_type::text AS data_type,
+       c.character_maximum_length::integer AS character_maximum_length,
+       c.numeric_precision::integer AS numeric_precision,
+       c.numeric_precision_radix::integer AS numeric_precision_radix,
+       c.numeric_scale::integer AS numeric_scale,
+       c.datetime_precision::integer AS datetime_precision,
+       c.interval_type::text AS interval_type,
+       c.interval_precision::text AS interval_precision,
+       c.character_set_catalog::text AS character_set_catalog,
+       c.character_set_schema::text AS character_set_schema,
+       c.character_set_name::text AS character_set_name,
+       c.collation_catalog::text AS collation_catalog,
+       c.collation_schema::text AS collation_schema,
+       c.collation_name::text AS collation_name,
+       c.domain_name::text AS domain_name,
+       pg_catalog.col_description(
+           pg_catalog.format('%I.%I', c.table_schema, c.table_name)::regclass,
+           c.ordinal_position::integer) AS remarks
+FROM information_schema.columns AS c
+WHERE c.table_schema NOT IN ('pg_catalog', 'information_schema', 'redshift')
+  AND c.table_schema NOT LIKE 'pg\_%';
