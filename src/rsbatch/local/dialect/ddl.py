@@ -88,9 +88,11 @@ def _column_list(st: Statement) -> int:
 
 def _table_name(st: Statement, open_paren: int) -> str:
     first = open_paren - 1
+    if st.text(first - 1) == "#":  # a temporary table, renamed "#name" by the token rules
+        return f'"#{st.text(first).lower()}"'
     while first - 2 >= 0 and st.text(first - 1) == ".":
         first -= 2
-    return st.source(first, open_paren - 1)
+    return st.source(first, open_paren - 1).lower() if '"' in st.source(first, open_paren - 1) else st.source(first, open_paren - 1)
 
 
 def _column_constraint_end(st: Statement, i: int) -> int:
