@@ -6,7 +6,7 @@ import json
 import subprocess
 from pathlib import Path
 
-from tests.e2e.conftest import RSBATCH, ROOT
+from tests.e2e.conftest import ROOT, RSBATCH
 
 REDSHIFT_BATCH = """\
 -- what a Redshift user writes

@@ -27,7 +27,11 @@ def records(client: Any, sql: str) -> list[list[Any]]:
     ("sql", "expected", "source"),
     [
         # r_DATE_PART_function: the minute of 04:05:06.789 is 5, with the part unquoted.
-        ("SELECT DATE_PART(minute, TIMESTAMP '2023-01-04 04:05:06.789')", [[5.0]], "r_DATE_PART_function.html"),
+        (
+            "SELECT DATE_PART(minute, TIMESTAMP '2023-01-04 04:05:06.789')",
+            [[5.0]],
+            "r_DATE_PART_function.html",
+        ),
         # r_DATEDIFF_function: weeks from 2009-01-01 to 2009-12-31 is 52 (Monday boundaries).
         ("SELECT DATEDIFF(week, '2009-01-01', '2009-12-31') AS numweeks", [[52]], "r_DATEDIFF_function.html"),
         ("SELECT CONVERT(integer, '12') + 1", [[13]], "r_CAST_function.html"),
@@ -38,8 +42,8 @@ def records(client: Any, sql: str) -> list[list[Any]]:
             "r_QUALIFY_clause.html",
         ),
         (
-            "SELECT g, RATIO_TO_REPORT(x) OVER (PARTITION BY g) FROM (VALUES (1, 1), (1, 3), (2, 5)) AS v(g, x)"
-            " ORDER BY g, x",
+            "SELECT g, RATIO_TO_REPORT(x) OVER (PARTITION BY g)"
+            " FROM (VALUES (1, 1), (1, 3), (2, 5)) AS v(g, x) ORDER BY g, x",
             [[1, 0.25], [1, 0.75], [2, 1.0]],
             "r_WF_RATIO_TO_REPORT.html",
         ),
@@ -64,15 +68,17 @@ def test_translated_sql_gives_redshift_answer(
 def test_redshift_ddl_runs_with_redshift_semantics(redshift_data: Any, warehouse: Warehouse) -> None:
     result = run(
         redshift_data,
-        "CREATE TABLE ddl_t (id BIGINT IDENTITY(0, 1), k INT PRIMARY KEY, \"Name\" NVARCHAR(MAX), s SUPER)"
+        'CREATE TABLE ddl_t (id BIGINT IDENTITY(0, 1), k INT PRIMARY KEY, "Name" NVARCHAR(MAX), s SUPER)'
         " DISTSTYLE EVEN SORTKEY(k)",
-        "INSERT INTO ddl_t (k, \"Name\", s) VALUES (1, 'a', '{\"a\": {\"b\": 7}, \"n\": \"x\"}'), (1, 'b', '[5, 6]')",
+        'INSERT INTO ddl_t (k, "Name", s)'
+        " VALUES (1, 'a', '{\"a\": {\"b\": 7}, \"n\": \"x\"}'), (1, 'b', '[5, 6]')",
         "ANALYZE ddl_t PREDICATE COLUMNS",
         Database=DB,
     )
     assert result["Status"] == "FINISHED", result.get("Error")
     # IDENTITY(0, 1) starts at 0; the primary key is informational, so the duplicate loads.
-    assert records(redshift_data, "SELECT id, k, name FROM ddl_t ORDER BY id") == [[0, 1, "a"], [1, 1, "b"]]
+    rows = records(redshift_data, "SELECT id, k, name FROM ddl_t ORDER BY id")
+    assert rows == [[0, 1, "a"], [1, 1, "b"]]
     assert records(redshift_data, "SELECT CAST(s.a.b AS INT) FROM ddl_t WHERE s.n = 'x'") == [[7]]
     assert records(redshift_data, "SELECT CAST(s[1] AS INT) FROM ddl_t WHERE k = 1 AND id = 1") == [[6]]
     comment = query(warehouse, "SELECT obj_description('ddl_t'::regclass)", DB)[0][0]

@@ -97,7 +97,10 @@ def test_identity_seeds_below_postgres_minimum_get_their_bound(ddl: str, identit
 def test_national_and_super_types_map_to_postgres_types() -> None:
     out = to_postgres("CREATE TABLE t (a NVARCHAR(20), b NCHAR(2), c NVARCHAR(MAX), s SUPER)")
     assert out == "CREATE TABLE t (a VARCHAR(20), b CHAR(2), c VARCHAR(65535), s JSONB)"
-    assert to_postgres("SELECT CAST(x AS NVARCHAR(5)), y::nchar(1)") == "SELECT CAST(x AS VARCHAR(5)), y::CHAR(1)"
+    assert (
+        to_postgres("SELECT CAST(x AS NVARCHAR(5)), y::nchar(1)")
+        == "SELECT CAST(x AS VARCHAR(5)), y::CHAR(1)"
+    )
 
 
 def test_constraints_are_cut_and_recorded_as_a_comment() -> None:

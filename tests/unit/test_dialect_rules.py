@@ -31,4 +31,6 @@ def test_every_rule_does_what_the_documentation_says(rule: Rule) -> None:
 
 def test_compatibility_page_is_the_generated_output() -> None:
     committed = (ROOT / "docs" / "SQL-COMPATIBILITY.md").read_text("utf-8")
-    assert committed == render(), "regenerate: python -m rsbatch.local.dialect.docs > docs/SQL-COMPATIBILITY.md"
+    assert committed == render(), (
+        "regenerate: python -m rsbatch.local.dialect.docs > docs/SQL-COMPATIBILITY.md"
+    )

@@ -69,7 +69,9 @@ def check_statement(file: str, index: int, sql: str) -> Checked:
             tofile="postgresql",
         )
     )
-    return Checked(file, index, TRANSLATED, sql, sql=translation.sql, diff=diff, notes=list(translation.notes))
+    return Checked(
+        file, index, TRANSLATED, sql, sql=translation.sql, diff=diff, notes=list(translation.notes)
+    )
 
 
 def _print(checked: Checked) -> None:

@@ -92,7 +92,11 @@ def _table_name(st: Statement, open_paren: int) -> str:
         return f'"#{st.text(first).lower()}"'
     while first - 2 >= 0 and st.text(first - 1) == ".":
         first -= 2
-    return st.source(first, open_paren - 1).lower() if '"' in st.source(first, open_paren - 1) else st.source(first, open_paren - 1)
+    return (
+        st.source(first, open_paren - 1).lower()
+        if '"' in st.source(first, open_paren - 1)
+        else st.source(first, open_paren - 1)
+    )
 
 
 def _column_constraint_end(st: Statement, i: int) -> int:
@@ -138,7 +142,9 @@ def informational_constraints(st: Statement) -> str:
             head = i
             if st.word(i) == "CONSTRAINT" and st.word(i + 2) in _CONSTRAINT_HEADS - {"FOREIGN"}:
                 i += 2
-            if st.word(i) in _CONSTRAINT_HEADS - {"FOREIGN"} and (st.word(i) != "PRIMARY" or st.word(i + 1) == "KEY"):
+            if st.word(i) in _CONSTRAINT_HEADS - {"FOREIGN"} and (
+                st.word(i) != "PRIMARY" or st.word(i + 1) == "KEY"
+            ):
                 end = min(_column_constraint_end(st, i), last)
                 recorded.append(f"{column} {' '.join(st.source(i, end).split())}")
                 st.replace(head, end, "", eat_space=True)

@@ -51,8 +51,10 @@ def refuse_redshift_only(st: Statement) -> None:
         word = token.upper
         if word in REFUSED_FUNCTIONS and st.is_call(i) and not provides_function(word):
             raise UnsupportedSql(f"{word}() is a Redshift-only function")
-        if word == "COLLATE" and st.word(i + 1) == "CASE_INSENSITIVE" and not provides_collation(
-            "CASE_INSENSITIVE"
+        if (
+            word == "COLLATE"
+            and st.word(i + 1) == "CASE_INSENSITIVE"
+            and not provides_collation("CASE_INSENSITIVE")
         ):
             raise UnsupportedSql(
                 "COLLATE case_insensitive needs the local redshift schema (rsbatch.local.compat), "

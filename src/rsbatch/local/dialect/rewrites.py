@@ -26,7 +26,6 @@ from rsbatch.local.dialect.tables import (
     TYPE_NAMES,
 )
 
-
 # Keywords after which an operand starts: ``#`` there cannot be binary XOR.
 _KEYWORDS_BEFORE_OPERAND = frozenset(
     {"SELECT", "WHERE", "AND", "OR", "NOT", "BY", "WHEN", "THEN", "ELSE", "CASE", "IN", "AS", "HAVING"}
@@ -92,10 +91,10 @@ def _navigation_marks(st: Statement) -> None:
                     chains.append((i, last))
             i = last + 1
             continue
-        if sig[i].text == "[" and i > 0 and (sig[i - 1].kind in {WORD, QIDENT} or sig[i - 1].text in {"]", ")"}):
-            if st.word(i - 1) != "ARRAY":
-                st.needs_ast.append("SUPER navigation")
-                return
+        subscripted = i > 0 and (sig[i - 1].kind in {WORD, QIDENT} or sig[i - 1].text in {"]", ")"})
+        if sig[i].text == "[" and subscripted and st.word(i - 1) != "ARRAY":
+            st.needs_ast.append("SUPER navigation")
+            return
         i += 1
     for first, last in chains:
         qualifier = sig[first].text.strip('"').lower()

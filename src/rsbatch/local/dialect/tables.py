@@ -28,9 +28,7 @@ REFUSED_FUNCTIONS = frozenset(
 )
 
 # Functions only a parse tree can restructure (argument order, WITHIN GROUP, CASE, windows).
-AST_FUNCTIONS = frozenset(
-    {"LISTAGG", "NVL2", "MEDIAN", "CONVERT_TIMEZONE", "CONVERT", "RATIO_TO_REPORT"}
-)
+AST_FUNCTIONS = frozenset({"LISTAGG", "NVL2", "MEDIAN", "CONVERT_TIMEZONE", "CONVERT", "RATIO_TO_REPORT"})
 # Parse-tree rewrites of these unless the compat layer provides them as functions.
 DATE_ARITHMETIC = frozenset({"DATEDIFF", "DATEADD"})
 # Their first argument is a date part; Redshift takes it unquoted, PostgreSQL wants a string.

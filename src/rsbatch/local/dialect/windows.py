@@ -23,7 +23,7 @@ def _partition(window: exp.Window) -> str:
 
 def _median_value(node: exp.Expr) -> exp.Expr | None:
     """The argument of MEDIAN(x) (sqlglot may already have made it PERCENTILE_CONT(0.5))."""
-    if isinstance(node, exp.Median):
+    if isinstance(node, exp.Median) and isinstance(node.this, exp.Expr):
         return node.this
     return None
 
@@ -44,9 +44,10 @@ def window_function(node: exp.Expr) -> exp.Expr | None:
     if node.args.get("order") is not None or node.args.get("spec") is not None:
         raise UnsupportedSql("MEDIAN(...) OVER takes PARTITION BY only (as in Redshift)")
     value = pg(value_node)
-    ordered = " ".join(
-        filter(None, [_partition(node), f"ORDER BY {value}"])
-    ) + " ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING"
+    ordered = (
+        " ".join(filter(None, [_partition(node), f"ORDER BY {value}"]))
+        + " ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING"
+    )
     values = f"(ARRAY_AGG({value}) FILTER (WHERE {value} IS NOT NULL) OVER ({ordered}))"
     count = f"CARDINALITY({values})"
     return raw(f"(({values})[({count} + 1) / 2] + ({values})[({count} + 2) / 2]) / 2.0")

@@ -363,7 +363,9 @@ class Runner:
             except psycopg.Error as exc:  # show what really ran when the shim changed it
                 if sql == sub.sql or isinstance(exc, psycopg.errors.QueryCanceled):
                     raise
-                raise TranslatedSqlFailed(error_text(exc).removeprefix("ERROR: "), original=sub.sql, translated=sql, cause=exc) from exc
+                raise TranslatedSqlFailed(
+                    error_text(exc).removeprefix("ERROR: "), original=sub.sql, translated=sql, cause=exc
+                ) from exc
             if cur.description is not None:
                 rows = cur.fetchall()
                 sub.columns = [column(c) for c in cur.description]
