@@ -41,10 +41,20 @@ def assert_postgres_parses(sql: str) -> None:
             "SELECT * FROM #s JOIN t ON t.a = #s.a WHERE t.x # 3 = 1",
             'SELECT * FROM "#s" JOIN t ON t.a = "#s".a WHERE t.x # 3 = 1',
         ),
-        ("SELECT c.a.b, c[0] FROM t", "SELECT (c -> 'a' -> 'b'), (c -> 0) FROM t"),
+        ("SELECT c.a.b, c[0] FROM t", "SELECT (c -> 'a' -> 'b') AS b, (c -> 0) FROM t"),
         (
             "SELECT o.c.a FROM t AS o WHERE o.c.name = 'x'",
-            "SELECT (o.c -> 'a') FROM t AS o WHERE (o.c ->> 'name') = 'x'",
+            "SELECT (o.c -> 'a') AS a FROM t AS o WHERE (o.c ->> 'name') = 'x'",
+        ),
+        (  # a subquery's alias qualifies a column; the navigation keeps its name through QUALIFY
+            "SELECT sq.a, s.x.y FROM (SELECT 1 AS a) sq, s QUALIFY 1 = 1",
+            "SELECT a, y FROM (SELECT sq.a, (s.x -> 'y') AS y FROM (SELECT 1 AS a) AS sq, s) AS _t"
+            " WHERE 1 = 1",
+        ),
+        ("SELECT COLLATE(name, 'case_sensitive') FROM t", 'SELECT (name COLLATE "default") FROM t'),
+        (
+            "SET enable_case_sensitive_identifier TO off",
+            "SET rsbatch.enable_case_sensitive_identifier TO off",
         ),
         ("SELECT CAST(c[1].id AS VARCHAR) FROM t", "SELECT CAST(((c -> 1) ->> 'id') AS VARCHAR) FROM t"),
     ],
@@ -130,16 +140,13 @@ def test_truncate_is_known_to_commit() -> None:
         ("ANALYZE COMPRESSION t", "ANALYZE COMPRESSION"),
         ("CREATE TABLE t (a VARCHAR(9) COLLATE case_insensitive)", "COLLATE case_insensitive"),
         ("SELECT RATIO_TO_REPORT(x, y) OVER () FROM t", "RATIO_TO_REPORT"),
+        ("SET enable_case_sensitive_identifier TO true", "enable_case_sensitive_identifier"),
+        ("SELECT COLLATE(a, 'case_insensitive') FROM t", "COLLATE case_insensitive"),
     ],
 )
 def test_constructs_without_a_local_form_are_refused_by_name(sql: str, named: str) -> None:
     with pytest.raises(UnsupportedSql, match=named):
         to_postgres(sql)
-
-
-class _Entry:
-    def __init__(self, name: str, kind: str) -> None:
-        self.name, self.kind, self.status, self.difference, self.source_url = name, kind, "emulated", "", ""
 
 
 def test_what_the_compat_layer_provides_is_called_not_rewritten(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -155,6 +162,7 @@ def test_what_the_compat_layer_provides_is_called_not_rewritten(monkeypatch: pyt
         assert to_postgres("SELECT STRTOL('ff', 16)") == "SELECT STRTOL('ff', 16)"
         ddl = "CREATE TABLE t (a VARCHAR(9) COLLATE case_insensitive)"
         assert to_postgres(ddl) == ddl
+        assert to_postgres("SELECT COLLATE(a, 'case_insensitive')") == "SELECT (a COLLATE case_insensitive)"
         assert "CAST(" in to_postgres("SELECT DATEDIFF(day, a, b) FROM t")  # not provided: rewritten
     finally:
         provided_module.provided.cache_clear()

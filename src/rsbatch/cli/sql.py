@@ -47,6 +47,8 @@ def _batch(name: str) -> SqlBatch:
         except UnicodeDecodeError:
             raise SqlFileError(f"{name}: not UTF-8 text") from None
         return parse_batch(name, text)
+    if path.exists():
+        raise SqlFileError(f"{name}: not a file")
     if not name.lower().endswith(".sql") or path.is_absolute():
         raise SqlFileError(f"{name}: no such file")
     return load_batch(name, default_sql_root())

@@ -1,7 +1,9 @@
-"""``SET query_group`` / ``RESET query_group``: PostgreSQL has no WLM, so a custom setting stands in.
+"""Redshift session settings PostgreSQL lacks: custom settings stand in for them.
 
-``rsbatch.query_group`` is accepted, harmless, transactional and cleared with the session; the
-emulator records the label (:func:`query_group_setting`).
+``SET query_group``: PostgreSQL has no WLM, so ``rsbatch.query_group`` is set instead —
+accepted, harmless, transactional and cleared with the session; the emulator records the
+label (:func:`query_group_setting`). ``SET enable_case_sensitive_identifier``: its default
+(off) is what the shim does (quoted identifiers fold); turning it on is refused by name.
 """
 
 from __future__ import annotations
@@ -13,6 +15,12 @@ from rsbatch.local.dialect.statement import Statement
 
 QUERY_GROUP = "QUERY_GROUP"
 QUERY_GROUP_SETTING = "rsbatch.query_group"
+CASE_SENSITIVE_IDENTIFIER = "ENABLE_CASE_SENSITIVE_IDENTIFIER"
+#: Redshift setting → the custom PostgreSQL setting that stands in for it.
+CUSTOM_SETTINGS = {
+    QUERY_GROUP: QUERY_GROUP_SETTING,
+    CASE_SENSITIVE_IDENTIFIER: "rsbatch.enable_case_sensitive_identifier",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,16 +30,27 @@ class QueryGroup:
     label: str | None
 
 
-def query_group_name(st: Statement) -> int:
-    """Index of ``query_group`` if the statement sets or resets it, else -1."""
+def setting_name(st: Statement) -> int:
+    """Index of the setting a SET / RESET statement names, else -1."""
     head = st.word(0)
     if head == "RESET":
-        at = 1
-    elif head == "SET":
-        at = 2 if st.word(1) in {"SESSION", "LOCAL"} else 1
-    else:
-        return -1
-    return at if st.word(at) == QUERY_GROUP else -1
+        return 1
+    if head == "SET":
+        return 2 if st.word(1) in {"SESSION", "LOCAL"} else 1
+    return -1
+
+
+def setting_value(st: Statement, at: int) -> str:
+    """The value a SET gives the setting at ``at``, upper case and unquoted ("" for RESET)."""
+    if not (st.word(at + 1) == "TO" or st.text(at + 1) == "="):
+        return ""
+    return st.text(at + 2).strip("'").upper()
+
+
+def query_group_name(st: Statement) -> int:
+    """Index of ``query_group`` if the statement sets or resets it, else -1."""
+    at = setting_name(st)
+    return at if at >= 0 and st.word(at) == QUERY_GROUP else -1
 
 
 def query_group_setting(sql: str) -> QueryGroup | None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from rsbatch.local.dialect.ddl import rewrite_identity, strip_table_attributes
 from rsbatch.local.dialect.lexer import NUMBER, QIDENT, STRING, WORD
 from rsbatch.local.dialect.provided import provided, provides_function
-from rsbatch.local.dialect.query_group import QUERY_GROUP_SETTING, query_group_name
+from rsbatch.local.dialect.query_group import CUSTOM_SETTINGS, setting_name
 from rsbatch.local.dialect.statement import Statement
 from rsbatch.local.dialect.tables import (
     AST_FUNCTIONS,
@@ -70,6 +70,14 @@ def _date_part_argument(st: Statement, i: int) -> None:
     """``DATE_PART(minute, ts)``: Redshift's unquoted part becomes PostgreSQL's string ``'minute'``."""
     if st.kind(i + 2) == WORD and st.text(i + 3) == ",":
         st.replace(i + 2, i + 2, f"'{st.text(i + 2).lower()}'")
+
+
+def _collate_function(st: Statement, i: int, args: list[tuple[int, int]]) -> None:
+    """Redshift's ``COLLATE(s, 'case_insensitive' | 'case_sensitive')`` → the COLLATE clause."""
+    (first, last), (name_at, _) = args
+    name = st.text(name_at).strip("'").lower()
+    collation = "case_insensitive" if name == "case_insensitive" else '"default"'
+    st.replace(i, st.closing(i + 1), f"({st.source(first, last)} COLLATE {collation})")
 
 
 def _navigation_marks(st: Statement) -> None:
@@ -143,8 +151,8 @@ def rewrite_tokens(st: Statement) -> list[int]:
     Those literals become ``E'…'`` strings unless the statement is reprinted by sqlglot
     (which reads Redshift's backslash escapes itself).
     """
-    if (at := query_group_name(st)) >= 0:  # a SET's value is a literal: nothing else to do
-        st.replace(at, at, QUERY_GROUP_SETTING)
+    if (at := setting_name(st)) >= 0 and st.word(at) in CUSTOM_SETTINGS:
+        st.replace(at, at, CUSTOM_SETTINGS[st.word(at)])  # a SET's value is a literal: nothing else to do
         return []
     head = st.word(0)
     ddl = head in {"CREATE", "ALTER"}
@@ -171,7 +179,9 @@ def rewrite_tokens(st: Statement) -> list[int]:
         word = token.upper
         if not word:
             continue
-        if word in RENAMED_FUNCTIONS and st.is_call(i):
+        if word == "COLLATE" and st.is_call(i) and len(args := st.arguments(i + 1)) == 2:
+            _collate_function(st, i, args)
+        elif word in RENAMED_FUNCTIONS and st.is_call(i):
             st.replace(i, i, RENAMED_FUNCTIONS[word])
         elif word == "GETDATE" and st.is_call(i) and st.text(i + 2) == ")":
             st.replace(i, i + 2, GETDATE)

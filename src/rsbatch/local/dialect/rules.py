@@ -89,6 +89,13 @@ RULES: tuple[Rule, ...] = (
         source_url=_DG + "r_COLLATE.html",
     ),
     Rule(
+        "COLLATE(s, 'case_insensitive' | 'case_sensitive')",
+        TRANSLATED,
+        '(s COLLATE case_insensitive) on the compat layer\'s collation; (s COLLATE "default")',
+        "SELECT COLLATE(a, 'case_sensitive') FROM t",
+        source_url=_DG + "r_COLLATE.html",
+    ),
+    Rule(
         "#name temporary tables",
         TRANSLATED,
         'CREATE TEMP TABLE "#name"; every #name reference becomes "#name"',
@@ -101,6 +108,14 @@ RULES: tuple[Rule, ...] = (
         'folded to lower case: "MyCol" is mycol, as Redshift folds it by default',
         'SELECT 1 AS "Total"',
         source_url=_DG + "r_enable_case_sensitive_identifier.html",
+    ),
+    Rule(
+        "SET enable_case_sensitive_identifier",
+        EMULATED,
+        "off (the default) is accepted as the custom setting rsbatch.enable_case_sensitive_identifier",
+        "SET enable_case_sensitive_identifier TO false",
+        "TO true is refused by name: locally quoted identifiers always fold",
+        _DG + "r_enable_case_sensitive_identifier.html",
     ),
     Rule(
         "Backslash escapes in string literals",

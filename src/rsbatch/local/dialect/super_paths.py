@@ -19,13 +19,9 @@ _TEXT_TYPES = {exp.DType.VARCHAR, exp.DType.CHAR, exp.DType.TEXT, exp.DType.NVAR
 
 
 def sources(tree: exp.Expr) -> set[str]:
-    """Lower-case names a column may be qualified with: tables, their aliases, CTEs."""
-    names: set[str] = set()
-    for table in tree.find_all(exp.Table):
-        names.add(table.alias_or_name.lower())
-        names.add(table.name.lower())
-    for cte in tree.find_all(exp.CTE):
-        names.add(cte.alias.lower())
+    """Lower-case names a column may be qualified with: tables, CTEs and every alias of a FROM item."""
+    names = {alias.name.lower() for alias in tree.find_all(exp.TableAlias)}
+    names |= {table.name.lower() for table in tree.find_all(exp.Table)}
     return names
 
 
@@ -42,11 +38,15 @@ def _wants_text(node: exp.Expr) -> bool:
     return False
 
 
-def _path(base: str, steps: list[str], node: exp.Expr) -> exp.Expr:
+def _path(base: str, steps: list[str], node: exp.Expr, name: str | None = None) -> exp.Expr:
+    """``base -> step …``; a select-list item keeps its column name (the last step, as Redshift names it)."""
     ops = [f" -> {step}" for step in steps]
     if _wants_text(node):
         ops[-1] = ops[-1].replace("->", "->>", 1)
-    return raw(f"({base}{''.join(ops)})")
+    path = raw(f"({base}{''.join(ops)})")
+    if name and isinstance(node.parent, exp.Select) and node.arg_key == "expressions":
+        return exp.Alias(this=path, alias=exp.to_identifier(name))
+    return path
 
 
 def _key(identifier: exp.Expr) -> str:
@@ -58,7 +58,7 @@ def navigation(node: exp.Expr, known: set[str]) -> exp.Expr | None:
     if isinstance(node, exp.Bracket) and len(node.expressions) == 1:
         return _path(pg(node.this), [pg(node.expressions[0])], node)
     if isinstance(node, exp.Dot) and isinstance(node.expression, exp.Identifier):
-        return _path(pg(node.this), [_key(node.expression)], node)
+        return _path(pg(node.this), [_key(node.expression)], node, node.expression.name)
     if not isinstance(node, exp.Column) or not node.table:
         return None
     parts = [p for p in (node.args.get(k) for k in ("catalog", "db", "table", "this")) if p is not None]
@@ -72,4 +72,4 @@ def navigation(node: exp.Expr, known: set[str]) -> exp.Expr | None:
     if len(parts) <= cut:
         return None
     base = ".".join(pg(p) for p in parts[:cut])
-    return _path(base, [_key(p) for p in parts[cut:]], node)
+    return _path(base, [_key(p) for p in parts[cut:]], node, parts[-1].name)

@@ -32,7 +32,7 @@ AST_FUNCTIONS = frozenset({"LISTAGG", "NVL2", "MEDIAN", "CONVERT_TIMEZONE", "CON
 # Parse-tree rewrites of these unless the compat layer provides them as functions.
 DATE_ARITHMETIC = frozenset({"DATEDIFF", "DATEADD"})
 # Their first argument is a date part; Redshift takes it unquoted, PostgreSQL wants a string.
-DATE_PART_FUNCTIONS = frozenset({"DATE_PART", "DATEPART", "DATE_TRUNC", "DATEADD", "DATEDIFF"})
+DATE_PART_FUNCTIONS = frozenset({"DATE_PART", "DATE_TRUNC", "DATEADD", "DATEDIFF"})
 
 DDL_ATTRIBUTES = frozenset({"DISTSTYLE", "DISTKEY", "SORTKEY", "COMPOUND", "INTERLEAVED", "ENCODE", "BACKUP"})
 VACUUM_OPTIONS = frozenset({"SORT", "DELETE", "REINDEX", "RECLUSTER", "BOOST", "TO"})

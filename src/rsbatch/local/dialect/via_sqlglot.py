@@ -16,6 +16,7 @@ from collections.abc import Callable, Sequence
 import sqlglot
 from sqlglot import exp
 from sqlglot.errors import SqlglotError
+from sqlglot.transforms import eliminate_qualify
 
 from rsbatch.local.dialect.aggregates import listagg
 from rsbatch.local.dialect.dates import dateadd, datediff
@@ -45,6 +46,7 @@ def _dates() -> list[tuple[type[exp.Expr], Rewrite]]:
 
 def _rewrite_tree(tree: exp.Expr) -> exp.Expr:
     """Apply the rewrites above; sqlglot's own PostgreSQL output covers the rest."""
+    tree = eliminate_qualify(tree)  # first, so that the subquery it builds holds our rewrites
     known = sources(tree)
     typed = _dates()
     # Children before parents (reversed pre-order), so a parent's rewrite embeds the
