@@ -81,8 +81,18 @@ def test_redshift_ddl_runs_with_redshift_semantics(redshift_data: Any, warehouse
     assert rows == [[0, 1, "a"], [1, 1, "b"]]
     assert records(redshift_data, "SELECT CAST(s.a.b AS INT) FROM ddl_t WHERE s.n = 'x'") == [[7]]
     assert records(redshift_data, "SELECT CAST(s[1] AS INT) FROM ddl_t WHERE k = 1 AND id = 1") == [[6]]
+    added = run(
+        redshift_data,
+        "ALTER TABLE ddl_t ADD CONSTRAINT ddl_u UNIQUE (name)",
+        "INSERT INTO ddl_t (k, name) VALUES (2, 'a')",  # a duplicate of the informational key
+        "ALTER TABLE ddl_t DROP CONSTRAINT ddl_u",
+        "SET enable_case_sensitive_identifier TO false",
+        Database=DB,
+    )
+    assert added["Status"] == "FINISHED", added.get("Error")
     comment = query(warehouse, "SELECT obj_description('ddl_t'::regclass)", DB)[0][0]
-    assert "k PRIMARY KEY" in comment and "not enforced" in comment
+    assert "k PRIMARY KEY" in comment and "CONSTRAINT ddl_u UNIQUE (name)" in comment
+    assert "not enforced" in comment
 
 
 def test_temp_tables_and_truncate_commit(redshift_data: Any, warehouse: Warehouse) -> None:

@@ -129,6 +129,16 @@ def test_constraints_are_cut_and_recorded_as_a_comment() -> None:
     assert any("informational" in note for note in translation.notes)
 
 
+def test_alter_table_constraints_are_recorded_not_created() -> None:
+    added = translate('ALTER TABLE "S".t ADD CONSTRAINT pk PRIMARY KEY (id);')
+
+    assert added.sql.startswith("""DO $rsbatch$ BEGIN EXECUTE format('COMMENT ON TABLE %s IS %L', '"s".t',""")
+    assert """obj_description('"s".t'::regclass, 'pg_class')""" in added.sql
+    assert "(created, not enforced): CONSTRAINT pk PRIMARY KEY (id)')); END $rsbatch$;" in added.sql
+    assert to_postgres("ALTER TABLE #t DROP CONSTRAINT pk") == 'ALTER TABLE "#t" DROP CONSTRAINT IF EXISTS pk'
+    assert to_postgres("ALTER TABLE t ADD COLUMN c INT") == "ALTER TABLE t ADD COLUMN c INT"
+
+
 def test_truncate_is_known_to_commit() -> None:
     assert commits_implicitly("truncate table t") and translate("TRUNCATE t").commits
     assert not commits_implicitly("DELETE FROM t")

@@ -11,7 +11,8 @@ One idea per module:
 
 - :mod:`~.lexer` — tokens (quotes, comments, dollar bodies, ``:name``); :mod:`~.statement` — edits;
 - :mod:`~.tables` — the names the rules use; :mod:`~.rules` — the documented catalog;
-- :mod:`~.rewrites` — token rules; :mod:`~.ddl` — CREATE TABLE; :mod:`~.refusals` — refused by name;
+- :mod:`~.rewrites` — token rules; :mod:`~.ddl` — CREATE TABLE; :mod:`~.constraints` — informational
+  constraints; :mod:`~.refusals` — refused by name;
 - :mod:`~.via_sqlglot` — routing through sqlglot, with :mod:`~.dates`, :mod:`~.aggregates`,
   :mod:`~.windows`, :mod:`~.lateral`, :mod:`~.super_paths` for what sqlglot leaves or breaks;
 - :mod:`~.provided` — what the compat layer provides; :mod:`~.errors` — the shim's errors;

@@ -60,6 +60,14 @@ RULES: tuple[Rule, ...] = (
         _DG + "t_Defining_constraints.html",
     ),
     Rule(
+        "ALTER TABLE … ADD PRIMARY KEY / UNIQUE / FOREIGN KEY; DROP CONSTRAINT",
+        EMULATED,
+        "ADD: a DO block appending the constraint to the table comment; DROP CONSTRAINT IF EXISTS",
+        "ALTER TABLE t ADD CONSTRAINT pk PRIMARY KEY (id)",
+        "DROP CONSTRAINT of a name never declared succeeds locally",
+        _DG + "r_ALTER_TABLE.html",
+    ),
+    Rule(
         "VARCHAR(MAX), CHAR(MAX)",
         TRANSLATED,
         "VARCHAR(65535), CHAR(4096)",

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from rsbatch.local.dialect.ddl import informational_constraints
+from rsbatch.local.dialect.constraints import alter_table_constraints, informational_constraints
 from rsbatch.local.dialect.refusals import refuse_redshift_only
 from rsbatch.local.dialect.rewrites import is_create_table, rewrite_tokens
 from rsbatch.local.dialect.statement import Statement
@@ -49,7 +49,7 @@ def translate(sql: str) -> Translation:
     if not st.sig:
         return Translation(sql, sql)
     refuse_redshift_only(st)
-    backslashed = rewrite_tokens(st)
+    backslashed = [] if alter_table_constraints(st) else rewrite_tokens(st)
     comment = informational_constraints(st) if is_create_table(st) else ""
     commits = st.word(0) == "TRUNCATE"
     notes = [*st.notes, *([TRUNCATE_NOTE] if commits else [])]
