@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 from pathlib import Path
 
@@ -18,8 +19,9 @@ UNLOAD ('SELECT 1') TO 's3://bucket/p' IAM_ROLE 'arn:aws:iam::123456789012:role/
 
 
 def sql_check(*args: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RSBATCH_")}  # the default SQL root
     return subprocess.run(
-        [RSBATCH, "sql", "check", *args], cwd=ROOT, capture_output=True, text=True, timeout=60
+        [RSBATCH, "sql", "check", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
     )
 
 

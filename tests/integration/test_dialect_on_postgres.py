@@ -47,10 +47,20 @@ def records(client: Any, sql: str) -> list[list[Any]]:
             [[1, 0.25], [1, 0.75], [2, 1.0]],
             "r_WF_RATIO_TO_REPORT.html",
         ),
+        # r_WF_MEDIAN: winsales sellers 1 (qty 10, 10, 30) and 2 (20, 20) have medians 10.0 and 20.0;
+        # NULLs are ignored.
         (
-            "SELECT g, MEDIAN(x) OVER (PARTITION BY g) FROM"
-            " (VALUES (1, 1), (1, 2), (1, 10), (1, NULL), (2, 5), (2, 6)) AS v(g, x) ORDER BY g, x",
-            [[1, "2.0000000000000000"]] * 4 + [[2, "5.5000000000000000"]] * 2,
+            "SELECT sellerid, qty, MEDIAN(qty) OVER (PARTITION BY sellerid) FROM"
+            " (VALUES (1, 10), (1, 10), (1, 30), (2, 20), (2, 20), (2, NULL)) AS winsales(sellerid, qty)"
+            " ORDER BY sellerid, qty",
+            [
+                [1, 10, "10.0"],
+                [1, 10, "10.0"],
+                [1, 30, "10.0"],
+                [2, 20, "20.0"],
+                [2, 20, "20.0"],
+                [2, None, "20.0"],
+            ],
             "r_WF_MEDIAN.html",
         ),
         ("SELECT 2 AS a, a * 10 AS b, b + 1 AS c", [[2, 20, 21]], "r_SELECT_list.html"),

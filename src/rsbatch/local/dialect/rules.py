@@ -244,7 +244,7 @@ RULES: tuple[Rule, ...] = (
         EMULATED,
         "the middle of the partition's sorted non-NULL values (an array window), = PERCENTILE_CONT(0.5)",
         "SELECT MEDIAN(a) OVER (PARTITION BY g) FROM t",
-        "numeric arguments only; the result is NUMERIC for integer input",
+        "numeric arguments only (Redshift also takes DATE)",
         _DG + "r_WF_MEDIAN.html",
     ),
     Rule(

@@ -50,4 +50,6 @@ def window_function(node: exp.Expr) -> exp.Expr | None:
     )
     values = f"(ARRAY_AGG({value}) FILTER (WHERE {value} IS NOT NULL) OVER ({ordered}))"
     count = f"CARDINALITY({values})"
-    return raw(f"(({values})[({count} + 1) / 2] + ({values})[({count} + 2) / 2]) / 2.0")
+    # ``* 0.5`` keeps the input's type family: DECIMAL for integers and decimals (one more
+    # decimal place: 10.0, 17.5 as in the docs' example), DOUBLE PRECISION for floats.
+    return raw(f"(({values})[({count} + 1) / 2] + ({values})[({count} + 2) / 2]) * 0.5")
