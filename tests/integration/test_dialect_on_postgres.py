@@ -20,7 +20,7 @@ def records(client: Any, sql: str) -> list[list[Any]]:
     desc = execute(client, sql, Database=DB)
     assert desc["Status"] == "FINISHED", desc.get("Error")
     rows = client.get_statement_result(Id=desc["Id"])["Records"]
-    return [[next(iter(cell.values())) for cell in row] for row in rows]
+    return [[None if cell.get("isNull") else next(iter(cell.values())) for cell in row] for row in rows]
 
 
 @pytest.mark.parametrize(
