@@ -75,6 +75,8 @@ def test_construct_is_translated(redshift: str, postgres: str) -> None:
         "SELECT a # b FROM t",
         "SELECT convert('text', 'UTF8', 'LATIN1')",
         "TRUNCATE t",
+        "ALTER TABLE t ADD COLUMN nchar INT",
+        "SELECT x AS super FROM t",
     ],
 )
 def test_postgres_forms_that_look_alike_stay_verbatim(sql: str) -> None:

@@ -33,6 +33,12 @@ _KEYWORDS_BEFORE_OPERAND = frozenset(
 )
 
 
+# Keywords a name follows in DDL (the name is not a type even if it spells one).
+_NAME_KEYWORDS = frozenset(
+    {"TABLE", "EXISTS", "VIEW", "COLUMN", "ADD", "CONSTRAINT", "INDEX", "SCHEMA", "RENAME"}
+)
+
+
 def is_create_table(st: Statement) -> bool:
     return st.word(0) == "CREATE" and bool({"TABLE", "MATERIALIZED"} & {st.word(j) for j in range(1, 6)})
 
@@ -43,6 +49,8 @@ def _is_type_position(st: Statement, i: int) -> bool:
         return False
     if st.text(i - 1) == "::" or (st.word(i - 1) == "AS" and st.text(i + 1) in {")", "("}):
         return True
+    if st.word(i - 1) in _NAME_KEYWORDS:  # CREATE TABLE super …, ADD COLUMN nchar …: a name
+        return False
     return st.kind(i - 1) in {WORD, QIDENT} and st.word(0) in {"CREATE", "ALTER"}
 
 
