@@ -12,12 +12,16 @@ Measures, on a fresh embedded PostgreSQL in a temporary home:
 - peak memory of this process plus every postgres process, sampled from /proc: RSS (counts
   shared buffers once per process, so it overstates) and PSS (shared pages split fairly).
 
-Targets: p50 < 20 ms, peak < 300 MB.
+- the Redshift → PostgreSQL shim's own time per statement (``to_postgres``, no server) on the
+  repository's SQL (``sql/``) and the shim's rule examples, p50/p99.
+
+Targets: p50 < 20 ms, peak < 300 MB, shim p50 < 1 ms.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import statistics
 import tempfile
@@ -30,12 +34,16 @@ from typing import Any
 import boto3
 from botocore.config import Config
 
+from rsbatch.local.dialect import UnsupportedSql, to_postgres
+from rsbatch.local.dialect.rules import REFUSED, RULES
 from rsbatch.local.redshift_data import RedshiftDataEmulator
 from rsbatch.local.warehouse import Warehouse
 
 TERMINAL = {"FINISHED", "FAILED", "ABORTED"}
 LATENCY_TARGET_MS = 20.0
 MEMORY_TARGET_MB = 300.0
+SHIM_TARGET_MS = 1.0
+SQL_ROOT = Path(__file__).resolve().parents[1] / "sql"
 
 
 def _proc_kb(pid: int, path: str, field: str) -> int:
@@ -136,8 +144,35 @@ def _percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
+def statement_mix() -> list[str]:
+    """A realistic mix: every statement of the repository's SQL files plus the shim's rule examples."""
+    from rsbatch_core.sqlfile import split_statements
+
+    statements = [s for f in sorted(SQL_ROOT.rglob("*.sql")) for s in split_statements(f.read_text("utf-8"))]
+    return statements + [r.example for r in RULES if r.status != REFUSED]
+
+
+def shim_latency(rounds: int = 20) -> list[tuple[str, str, str]]:
+    """Time of ``to_postgres`` per statement, over ``rounds`` passes of the mix (first pass warms up)."""
+    mix = statement_mix()
+    times: list[float] = []
+    for round_ in range(rounds + 1):
+        for sql in mix:
+            started = time.perf_counter()
+            with contextlib.suppress(UnsupportedSql):  # a refusal is timed too
+                to_postgres(sql)
+            if round_:
+                times.append((time.perf_counter() - started) * 1000)
+    p50 = statistics.median(times)
+    n = f"n={len(times)}, {len(mix)} statements"
+    return [
+        (f"shim to_postgres p50 ({n})", f"{p50:.3f} ms", _verdict(p50, SHIM_TARGET_MS, "ms")),
+        (f"shim to_postgres p99 ({n})", f"{_percentile(times, 0.99):.3f} ms", ""),
+    ]
+
+
 def run(latency_runs: int, concurrency: int, throughput_statements: int) -> list[tuple[str, str, str]]:
-    rows: list[tuple[str, str, str]] = []
+    rows: list[tuple[str, str, str]] = shim_latency()
     with tempfile.TemporaryDirectory(prefix="rsbatch-bench-") as home:
         started = time.perf_counter()
         warehouse = Warehouse(Path(home))

@@ -33,7 +33,9 @@ import psycopg
 from psycopg.pq import TransactionStatus
 
 from rsbatch.local.dialect import (
+    TranslatedSqlFailed,
     UnsupportedSql,
+    commits_implicitly,
     parameter_names,
     query_group_setting,
     to_postgres,
@@ -301,11 +303,15 @@ class Runner:
             except _Cancelled:
                 cancelled = True
                 break
-            except (UnsupportedSql, psycopg.Error, _Conflict) as exc:
+            except (UnsupportedSql, TranslatedSqlFailed, psycopg.Error, _Conflict) as exc:
                 self._end_sub(stmt, sub, FAILED, error_text(exc))
                 first_failure = first_failure or (index, sub.error or "")
                 if transactional:
                     break
+            else:
+                if transactional and commits_implicitly(sub.sql):  # Redshift's TRUNCATE commits
+                    conn.execute("COMMIT")
+                    conn.execute("BEGIN ISOLATION LEVEL SERIALIZABLE")
         with self._cond:
             cancelled = cancelled or (first_failure is None and stmt.cancel_requested)
             stmt.finishing = not cancelled
@@ -360,10 +366,17 @@ class Runner:
         sql = to_postgres(sub.sql)
         names = parameter_names(sql) if values else []
         with conn.cursor() as cur:
-            if names:
-                cur.execute(to_pyformat(sql), {name: values[name] for name in names})
-            else:
-                cur.execute(sql)
+            try:
+                if names:
+                    cur.execute(to_pyformat(sql), {name: values[name] for name in names})
+                else:
+                    cur.execute(sql)
+            except psycopg.Error as exc:  # show what really ran when the shim changed it
+                if sql == sub.sql or isinstance(exc, psycopg.errors.QueryCanceled):
+                    raise
+                raise TranslatedSqlFailed(
+                    error_text(exc).removeprefix("ERROR: "), original=sub.sql, translated=sql, cause=exc
+                ) from exc
             if cur.description is not None:
                 rows = cur.fetchall()
                 sub.columns = [column(c) for c in cur.description]
