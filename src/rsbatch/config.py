@@ -23,6 +23,9 @@ class Target:
     session: Any  # boto3.Session
     table: str
     function: str  # the durable function's qualified ARN or name (alias on AWS)
+    #: Where `rsbatch start FILE` uploads a file from outside the SQL root (SqlBucket/SqlPrefix).
+    sql_bucket: str | None = None
+    sql_prefix: str = ""
 
 
 def default_stack_name(samconfig: Path = Path("samconfig.toml")) -> str:
@@ -52,13 +55,16 @@ def resolve_target(*, local: bool, stack: str | None, region: str | None, profil
         raise BadInputError(f"no AWS profile {profile!r} (see `aws configure list-profiles`)") from None
     table = os.environ.get("RSBATCH_TABLE")
     function = os.environ.get("RSBATCH_FUNCTION")
+    bucket, prefix = os.environ.get("RSBATCH_SQL_BUCKET"), os.environ.get("RSBATCH_SQL_PREFIX", "")
     if table and function:
-        return Target(session=session, table=table, function=function)
+        return Target(session=session, table=table, function=function, sql_bucket=bucket, sql_prefix=prefix)
     outputs = _stack_outputs(session, stack or default_stack_name())
     return Target(
         session=session,
         table=table or outputs["RunsTableName"],
         function=function or outputs["DurableFunctionAliasArn"],
+        sql_bucket=bucket or outputs.get("SqlBucketName") or None,
+        sql_prefix=prefix if bucket else outputs.get("SqlPrefix", ""),
     )
 
 
