@@ -60,7 +60,7 @@ def test_the_cli_alone_installs_without_the_local_stack(cli_only: Path) -> None:
     assert "click" in installed and "boto3" in installed
 
 
-@pytest.mark.parametrize("args", [("--help",), ("runs", "--help"), ("start", "--help")])
+@pytest.mark.parametrize("args", [("--help",), ("runs", "--help"), ("start", "--help"), ("logs", "--help")])
 def test_the_cli_alone_answers_help(cli_only: Path, args: tuple[str, ...]) -> None:
     done = _rsbatch(cli_only, *args)
     assert done.returncode == 0, done.stderr

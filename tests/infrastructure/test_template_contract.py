@@ -326,6 +326,8 @@ def test_outputs() -> None:
         "StatusRuleName": {"Ref": "StatusRule"},
         "DeadLetterQueueUrl": {"Ref": "DeadLetterQueue"},
         "DeadLetterQueueArn": {"Fn::GetAtt": ["DeadLetterQueue", "Arn"]},
+        "DurableLogGroupName": {"Ref": "DurableLogGroup"},
+        "StatusListenerLogGroupName": {"Ref": "StatusListenerLogGroup"},
         "SqlBucketName": {"Ref": "SqlBucket"},
         "SqlPrefix": {"Ref": "SqlPrefix"},
     }
