@@ -102,12 +102,16 @@ PYTAG="cp${PYVER/./}" # e.g. cp314
 PINS_TEXT="$("$PY" - <<'EOF'
 import re, sys, tomllib
 with open("pyproject.toml", "rb") as f:
-    deps = tomllib.load(f)["project"].get("dependencies", [])
+    project = tomllib.load(f)
+deps = project["project"].get("dependencies", [])
 pin = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*(\[[A-Za-z0-9_,.-]+\])?==[A-Za-z0-9.+!_-]+")
 loose = [d for d in deps if not pin.fullmatch(d.replace(" ", ""))]
 if not deps or loose:
     sys.exit("pyproject.toml [project] dependencies must be exact pins (name==version): "
              + (", ".join(loose) or "none found"))
+# What only the CLI imports stays out of the layer ([tool.rsbatch] cli-only).
+cli_only = {n.lower() for n in project.get("tool", {}).get("rsbatch", {}).get("cli-only", [])}
+deps = [d for d in deps if re.split(r"[\[=<>!~; ]", d, maxsplit=1)[0].lower() not in cli_only]
 print("\n".join(d.replace(" ", "") for d in deps))
 EOF
 )" || die "cannot read the runtime pins from pyproject.toml"

@@ -14,6 +14,8 @@ from botocore.exceptions import BotoCoreError, ClientError, ProfileNotFound
 from rsbatch_core.errors import BadInputError, RsbatchError
 
 DEFAULT_STACK = "rsbatch"
+#: The stack outputs naming the two functions' log groups (`rsbatch logs`).
+LOG_GROUP_OUTPUTS = ("DurableLogGroupName", "StatusListenerLogGroupName")
 
 
 @dataclass(frozen=True)
@@ -23,6 +25,12 @@ class Target:
     session: Any  # boto3.Session
     table: str
     function: str  # the durable function's qualified ARN or name (alias on AWS)
+    #: Where `rsbatch start FILE` uploads a file from outside the SQL root (SqlBucket/SqlPrefix).
+    sql_bucket: str | None = None
+    sql_prefix: str = ""
+    #: Where `rsbatch logs` reads: both functions' log groups, or the local stack's log file.
+    log_groups: tuple[str, ...] = ()
+    log_file: str | None = None
 
 
 def default_stack_name(samconfig: Path = Path("samconfig.toml")) -> str:
@@ -52,13 +60,28 @@ def resolve_target(*, local: bool, stack: str | None, region: str | None, profil
         raise BadInputError(f"no AWS profile {profile!r} (see `aws configure list-profiles`)") from None
     table = os.environ.get("RSBATCH_TABLE")
     function = os.environ.get("RSBATCH_FUNCTION")
+    bucket, prefix = os.environ.get("RSBATCH_SQL_BUCKET"), os.environ.get("RSBATCH_SQL_PREFIX", "")
+    groups = tuple(g for g in os.environ.get("RSBATCH_LOG_GROUPS", "").split(",") if g)
+    log_file = os.environ.get("RSBATCH_LOG_FILE") or None
     if table and function:
-        return Target(session=session, table=table, function=function)
+        return Target(
+            session=session,
+            table=table,
+            function=function,
+            sql_bucket=bucket,
+            sql_prefix=prefix,
+            log_groups=groups,
+            log_file=log_file,
+        )
     outputs = _stack_outputs(session, stack or default_stack_name())
     return Target(
         session=session,
         table=table or outputs["RunsTableName"],
         function=function or outputs["DurableFunctionAliasArn"],
+        sql_bucket=bucket or outputs.get("SqlBucketName") or None,
+        sql_prefix=prefix if bucket else outputs.get("SqlPrefix", ""),
+        log_groups=groups or tuple(outputs[k] for k in LOG_GROUP_OUTPUTS if k in outputs),
+        log_file=log_file,
     )
 
 

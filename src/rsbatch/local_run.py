@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import time
+from typing import TYPE_CHECKING
 
 import boto3
 
 from rsbatch.config import Target
-from rsbatch.local.stack import LocalStack
 from rsbatch.operations import Operator, Started
 from rsbatch.output import progress
 from rsbatch.report import TERMINAL_EXECUTION, RunReport, build_report
 from rsbatch_core.models import RunRecord
 from rsbatch_core.runkey import batch_key
+
+if TYPE_CHECKING:
+    from rsbatch.local.stack import LocalStack
 
 
 def operator_for(stack: LocalStack) -> Operator:

@@ -24,9 +24,11 @@ class Cli:
     def __init__(self, env: dict[str, str]) -> None:
         self.env = env
 
-    def __call__(self, *args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    def __call__(
+        self, *args: str, timeout: float = 60, cwd: Path = ROOT, env: dict[str, str] | None = None
+    ) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
-            [RSBATCH, *args], env=self.env, cwd=ROOT, capture_output=True, text=True, timeout=timeout
+            [RSBATCH, *args], env=env or self.env, cwd=cwd, capture_output=True, text=True, timeout=timeout
         )
 
     def json(self, *args: str) -> Any:

@@ -92,7 +92,7 @@ def test_bad_input_exits_2_with_one_clear_line(local_up: Cli, args: tuple[str, .
 
 
 def test_help_has_examples_for_every_command(local_up: Cli) -> None:
-    for command in ("run", "start", "runs", "show", "succeed", "fail", "reconcile", "cancel"):
+    for command in ("run", "start", "runs", "show", "logs", "succeed", "fail", "reconcile", "cancel"):
         result = local_up(command, "--help")
         assert result.returncode == 0 and "Example" in result.stdout, command
 

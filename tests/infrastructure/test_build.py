@@ -65,13 +65,14 @@ def _norm(name: str) -> str:
 
 
 def _pins() -> dict[str, str]:
-    """pyproject's runtime pins: normalized distribution name -> version."""
-    deps = tomllib.loads((ROOT / "pyproject.toml").read_text("utf-8"))["project"]["dependencies"]
+    """pyproject's Lambda runtime pins (less [tool.rsbatch] cli-only): normalized name -> version."""
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text("utf-8"))
+    cli_only = {_norm(n) for n in project["tool"]["rsbatch"]["cli-only"]}
     pins = {}
-    for dep in deps:
+    for dep in project["project"]["dependencies"]:
         name, _, version = dep.partition("==")
         pins[_norm(name.split("[")[0].strip())] = version.strip()
-    return pins
+    return {name: version for name, version in pins.items() if name not in cli_only}
 
 
 def _template_python() -> str:
@@ -273,6 +274,16 @@ def test_every_pin_is_installed_at_its_version(lambda_build: Build) -> None:
         if installed.get(name) != version
     }
     assert not wrong, f"pinned -> installed: {wrong}"
+
+
+@needs_index
+def test_what_only_the_cli_needs_stays_out_of_the_layer(lambda_build: Build) -> None:
+    cli_only = tomllib.loads((ROOT / "pyproject.toml").read_text("utf-8"))["tool"]["rsbatch"]["cli-only"]
+    installed = {
+        _norm(d.name.removesuffix(".dist-info").rsplit("-", 1)[0])
+        for d in lambda_build.layer.glob("*.dist-info")
+    }
+    assert cli_only and not installed & {_norm(name) for name in cli_only}
 
 
 @needs_index

@@ -414,7 +414,14 @@ def test_outputs() -> None:
         "DeadLetterQueueUrl": {"Ref": "DeadLetterQueue"},
         "DeadLetterQueueArn": {"Fn::GetAtt": ["DeadLetterQueue", "Arn"]},
         "OperatorPolicyArn": {"Ref": "OperatorPolicy"},
+        "DurableLogGroupName": {"Ref": "DurableLogGroup"},
+        "StatusListenerLogGroupName": {"Ref": "StatusListenerLogGroup"},
+        "SqlBucketName": {"Ref": "SqlBucket"},
+        "SqlPrefix": {"Ref": "SqlPrefix"},
     }
+    # An output's value may not be empty: the SQL outputs exist only with a value.
+    assert outputs["SqlBucketName"]["Condition"] == "HasSqlBucket"
+    assert outputs["SqlPrefix"]["Condition"] == "HasSqlPrefix"
 
 
 def test_every_settings_parameter_has_the_bounds_the_function_accepts() -> None:

@@ -249,18 +249,5 @@ def check_chain(files: tuple[str, ...]) -> None:
         raise BadInputError(f"{len(files)} SQL files: a chain takes at most {MAX_CHAIN}")
 
 
-def check_sql(files: tuple[str, ...], parameters: dict[str, str], sql_root: Path) -> list[Any]:
-    """Refuse bad files and parameters here, before anything is started (S3 files are checked by the run)."""
-    check_chain(files)
-    from rsbatch_core.parameters import check_parameters
-    from rsbatch_core.sqlfile import load_batch
-    from rsbatch_core.sqlsource import is_s3_uri
-
-    batches = [load_batch(f, sql_root) for f in files if not is_s3_uri(f)]
-    if len(batches) == len(files):
-        check_parameters(batches, parameters)
-    return batches
-
-
 def default_sql_root() -> Path:
     return Path(os.environ.get("RSBATCH_SQL_ROOT") or Path(__file__).resolve().parents[3] / "sql")

@@ -14,6 +14,7 @@ from rsbatch.cli.base import (
     main,
     parse_faults,
 )
+from rsbatch.extras import require_local
 
 # -- local ----------------------------------------------------------------
 
@@ -38,6 +39,7 @@ def local_up(events: str, callback_timeout: int, postgres_url: str | None) -> No
       export $(grep = stack.env)   # the NAME=value lines printed here
       rsbatch start query.sql && rsbatch runs
     """
+    require_local("rsbatch local up")
     from rsbatch.local.stack import LocalStack, StackOptions
     from rsbatch.local.warehouse import default_home
 

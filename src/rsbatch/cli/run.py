@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
@@ -11,7 +12,7 @@ import click
 from rsbatch import output
 from rsbatch.cli.base import (
     batch_options,
-    check_sql,
+    check_chain,
     default_sql_root,
     errors_handled,
     events_option,
@@ -19,6 +20,8 @@ from rsbatch.cli.base import (
     operator,
     parse_faults,
 )
+from rsbatch.extras import require_local
+from rsbatch.sqlpaths import SqlArg, check_local, locate, run_names, upload_target
 from rsbatch_core.errors import BadInputError
 
 if TYPE_CHECKING:
@@ -45,9 +48,11 @@ def run(
 ) -> None:
     """Start a run of SQL_FILE and wait for its result.
 
-    SQL_FILE is relative to the SQL root (the bundled sql/ folder), or
-    s3://bucket/key.sql. Several files run as a chain, in order, stopping at
-    the first failure.
+    SQL_FILE is a path to a .sql file (sql/query.sql, ./x.sql, /abs/x.sql), a
+    name relative to the SQL root (the bundled sql/ folder), or
+    s3://bucket/key.sql. A file outside the SQL root is uploaded to the SQL
+    bucket first. Several files run as a chain, in order, stopping at the
+    first failure.
 
     \b
     Examples:
@@ -60,32 +65,41 @@ def run(
             "`rsbatch run` waits in the terminal, so it runs on the local stack (--local); "
             "on AWS use `rsbatch start` and `rsbatch show`"
         )
+    if local:
+        require_local("rsbatch run --local")
     faults = parse_faults(events)
     if events and not local:
         raise BadInputError(
             "--events needs --local (a stack served by `rsbatch local up` takes its own --events)"
         )
     sql_root = default_sql_root()
-    for batch in check_sql(sql_files, options.parameters, sql_root):  # before anything starts
+    located = locate_sql(sql_files, sql_root)
+    for batch in check_local(located, sql_root, options.parameters):  # before anything starts
         output.progress(f"{batch.name}: {len(batch.statements)} statements, {batch.size_bytes} bytes")
 
-    from rsbatch.local.stack import LocalStack, StackOptions
-    from rsbatch.local.warehouse import default_home
-    from rsbatch.local_run import follow, operator_for
+    from rsbatch.local_run import follow
 
     if local:
+        import boto3
+
+        from rsbatch.local.stack import LocalStack, StackOptions
+        from rsbatch.local.warehouse import default_home
+        from rsbatch.local_run import operator_for
+
         output.progress("starting the local stack (PostgreSQL, Data API, DynamoDB, durable runtime)")
         stack = LocalStack(StackOptions(home=default_home(), sql_root=sql_root, events=faults))
         with stack:
             op = operator_for(stack)
-            started = op.start(list(sql_files), None, callback_timeout, options)
+            names = run_names(located, s3=boto3.client("s3"), bucket=stack.env()["RSBATCH_SQL_BUCKET"])
+            started = op.start(names, None, callback_timeout, options)
             output.progress(f"run {started.run} started")
             report = follow(op, started, timeout)
             if stack.bus:
                 stack.bus.drain(5)
     else:
         op = operator(False, None, None, None)
-        started = op.start(list(sql_files), None, callback_timeout, options)
+        names = run_names(located, **upload_target(op.target))
+        started = op.start(names, None, callback_timeout, options)
         report = follow(op, started, timeout)
     if as_json:
         output.emit_json(report.to_json())
@@ -93,6 +107,12 @@ def run(
         _print_report(report)
     if not report.succeeded:
         sys.exit(1)
+
+
+def locate_sql(sql_files: tuple[str, ...], sql_root: Path) -> list[SqlArg]:
+    """The files as typed → what the function reads (the local SQL root is the stack's: strict)."""
+    check_chain(sql_files)
+    return [locate(f, sql_root=sql_root) for f in sql_files]
 
 
 def _print_report(report: RunReport) -> None:

@@ -14,13 +14,13 @@ from rsbatch.cli.base import (
     BadInput,
     batch_options,
     check_chain,
-    check_sql,
     default_sql_root,
     errors_handled,
     main,
     operator,
     target_options,
 )
+from rsbatch.sqlpaths import check_local, locate, run_names, upload_target
 from rsbatch_core.models import RunStatus, RunSummary
 
 if TYPE_CHECKING:
@@ -49,6 +49,10 @@ def start(
 ) -> None:
     """Start a run of SQL_FILE asynchronously and print it (several files: a chain).
 
+    SQL_FILE is a path to a .sql file, a name relative to the SQL root, or
+    s3://bucket/key.sql; a file outside the SQL root is uploaded to the
+    stack's SqlBucket/SqlPrefix (key: its sha256) and that URI is run.
+
     \b
     Example:
       rsbatch start query.sql --name mart-2026-11-27
@@ -57,9 +61,17 @@ def start(
     if name is not None and not re.fullmatch(r"[a-zA-Z0-9_-]{1,64}", name):  # botocore's DurableExecutionName
         raise BadInput("--name must be 1-64 characters: letters, digits, '-' or '_'")
     check_chain(sql_files)
-    if target["local"] or os.environ.get("AWS_ENDPOINT_URL_LAMBDA"):
-        check_sql(sql_files, options.parameters, default_sql_root())  # the same files the stack serves
-    started = operator(**target).start(list(sql_files), name, callback_timeout, options)
+    sql_root = default_sql_root()
+    # A served local stack reads this SQL root: check names here. AWS reads its own bundle.
+    strict = bool(target["local"] or os.environ.get("AWS_ENDPOINT_URL_LAMBDA"))
+    located = [locate(f, sql_root=sql_root, strict=strict) for f in sql_files]
+    if strict:
+        check_local(located, sql_root, options.parameters)
+    else:
+        check_local([a for a in located if a.upload], sql_root, {})  # what is uploaded: its limits
+    op = operator(**target)
+    names = run_names(located, **upload_target(op.target))
+    started = op.start(names, name, callback_timeout, options)
     if as_json:
         output.emit_json({"run": started.run, "execution_arn": started.execution_arn, "new": started.new})
         return

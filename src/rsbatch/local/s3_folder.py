@@ -1,8 +1,9 @@
-"""A folder that answers S3 GetObject/HeadObject, so `s3://bucket/key.sql` runs work locally.
+"""A folder that answers S3 GetObject/HeadObject/PutObject, so `s3://bucket/key.sql` runs work locally.
 
-Only what the durable function calls (path-style GET and HEAD, with Range) is
-served; `<root>/<bucket>/<key>` is the object. Paths are resolved and kept
-inside the root, so a key cannot reach outside it.
+Only what rsbatch calls is served: path-style GET and HEAD with Range (the
+durable function), PUT (`rsbatch start FILE` uploading a file from outside
+the SQL root); `<root>/<bucket>/<key>` is the object. Paths are resolved and
+kept inside the root, so a key cannot reach outside it.
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ from pathlib import Path
 from urllib.parse import unquote, urlparse
 
 _RANGE = re.compile(r"^bytes=(\d+)-(\d*)$")
+#: The largest object PUT accepts: a SQL file is at most 100 KB, this is a stand-in, not a store.
+MAX_PUT_BYTES = 1024 * 1024
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -27,16 +30,46 @@ class _Handler(BaseHTTPRequestHandler):
     def do_HEAD(self) -> None:
         self._serve(with_body=False)
 
-    def _serve(self, with_body: bool) -> None:
+    def do_PUT(self) -> None:
+        path = self._object_path()
+        if path is None:
+            return
+        length = self.headers.get("Content-Length", "")
+        chunked = self.headers.get("Content-Encoding", "").startswith("aws-chunked")
+        if chunked or not length.isdigit() or int(length) > MAX_PUT_BYTES:
+            return self._error(400, "InvalidRequest", f"a plain body of at most {MAX_PUT_BYTES} bytes")
+        data = self.rfile.read(int(length))
+        if path.is_dir():
+            return self._error(400, "InvalidArgument", "the key names a folder")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+        self.send_response(200)
+        self.send_header("ETag", f'"{hashlib.md5(data, usedforsecurity=False).hexdigest()}"')
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def _object_path(self) -> Path | None:
+        """`<root>/<bucket>/<key>` resolved inside the bucket's folder; None after answering an error."""
         parts = unquote(urlparse(self.path).path).lstrip("/").split("/", 1)
         if len(parts) != 2 or not parts[1]:
-            return self._error(404, "NoSuchBucket", "path-style /bucket/key only")
+            self._error(404, "NoSuchBucket", "path-style /bucket/key only")
+            return None
         bucket, key = parts
         root = self.server.root.resolve()
-        if not (root / bucket).is_dir():
-            return self._error(404, "NoSuchBucket", f"no bucket {bucket}")
+        if not bucket or "/" in bucket or bucket in (".", "..") or not (root / bucket).is_dir():
+            self._error(404, "NoSuchBucket", f"no bucket {bucket}")
+            return None
         path = (root / bucket / key).resolve()
-        if not path.is_relative_to(root / bucket) or not path.is_file():
+        if not path.is_relative_to(root / bucket) or path == root / bucket:
+            self._error(404, "NoSuchKey", "The specified key does not exist.")
+            return None
+        return path
+
+    def _serve(self, with_body: bool) -> None:
+        path = self._object_path()
+        if path is None:
+            return
+        if not path.is_file():
             return self._error(404, "NoSuchKey", "The specified key does not exist.")
         data = path.read_bytes()
         status = 200

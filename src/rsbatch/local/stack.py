@@ -26,7 +26,7 @@ from rsbatch.local.redshift_data import RedshiftDataEmulator
 from rsbatch.local.s3_folder import S3FolderServer
 from rsbatch.local.template import load_template, runs_table_definition, status_rule_pattern
 from rsbatch.local.warehouse import Warehouse
-from rsbatch.logs import LambdaLogFile, quiet_servers
+from rsbatch.logs import LambdaLogFile, as_function, quiet_servers
 from rsbatch_core.sqlfile import split_statements
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
@@ -130,7 +130,7 @@ class LocalStack:
         services = durable_fn.app.services()
         self.submits = CrashAfterSubmit(services.redshift)
         services.redshift = self.submits
-        listener: Handler = status_listener.app.handler
+        listener: Handler = as_function("rsbatch-listener", status_listener.app.handler)
         if hooks.wrap_listener:
             listener = hooks.wrap_listener(listener)
         context = lambda_context("rsbatch-listener")
@@ -203,6 +203,7 @@ class LocalStack:
             "RSBATCH_CALLBACK_TIMEOUT_SECONDS": str(self.options.callback_timeout_seconds),
             "RSBATCH_EXECUTION_TIMEOUT_SECONDS": str(self.options.execution_timeout_seconds),
             "RSBATCH_SQL_BUCKET": SQL_BUCKET,
+            "RSBATCH_LOG_FILE": str(self.log_file.resolve()),  # `rsbatch logs` reads it
         }
         if self.runtime:
             env["AWS_ENDPOINT_URL_LAMBDA"] = self.runtime.endpoint_url
