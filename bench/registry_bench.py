@@ -95,7 +95,9 @@ class _RunningStatements:
     def cancel(self, statement_id: str) -> bool:
         raise AssertionError("a dry run cancels nothing")
 
-    def result_rows(self, sub_statement_id: str, max_rows: int, max_bytes: int = 64 * 1024) -> ResultRows:
+    def result_rows(
+        self, sub_statement_id: str, max_rows: int, max_bytes: int = 64 * 1024, *, csv: bool = False
+    ) -> ResultRows:
         raise AssertionError("reconcile reads no rows")
 
 

@@ -26,7 +26,7 @@ from rsbatch.operations import Operator, RunOptions
 from rsbatch_core.callbacks import CallbackSender, Delivery
 from rsbatch_core.errors import SqlFileError
 from rsbatch_core.executions import DurableExecutions
-from rsbatch_core.models import CallbackPayload, DecidedBy, RunRecord, RunStatus
+from rsbatch_core.models import CallbackPayload, DecidedBy, RunRecord
 from rsbatch_core.ports import Submission
 from rsbatch_core.redshift import RedshiftData
 from rsbatch_core.registry import RunConflictError, RunRegistry
@@ -347,16 +347,17 @@ def test_a_lost_conditional_update_is_a_conflict_and_throttling_raises() -> None
     assert update["ExpressionAttributeValues"][":v0"] == {"S": "WAITING"}
 
 
-def test_scan_follows_last_evaluated_key() -> None:
+def test_iter_waiting_queries_the_waiting_index_page_by_page() -> None:
     runs, ddb = registry()
+    last = {"run_key": {"S": RUN}, "waiting": {"S": "run"}, "started_at": {"S": "2026-01-01T00:00:00"}}
     with ModelStub(ddb) as stub:
-        stub.ok("scan", {"Items": [item(record())], "LastEvaluatedKey": {"run_key": {"S": RUN}}})
-        stub.ok("scan", {"Items": [item(record(run_key=RUN + "-2"))]})
-        found = [r.run_key for r in runs.scan(RunStatus.WAITING)]
+        stub.ok("query", {"Items": [item(record())], "LastEvaluatedKey": last})
+        stub.ok("query", {"Items": [item(record(run_key=RUN + "-2"))]})
+        found = [r.run_key for r in runs.iter_waiting()]
     assert found == [RUN, RUN + "-2"]
     (_, first), (_, second) = stub.requests
-    assert first["ConsistentRead"] is True and "ExclusiveStartKey" not in first
-    assert second["ExclusiveStartKey"] == {"run_key": {"S": RUN}}
+    assert first["IndexName"] == second["IndexName"] == "waiting" and "ExclusiveStartKey" not in first
+    assert second["ExclusiveStartKey"] == last
 
 
 # ---------------------------------------------------------------- SQL from S3
