@@ -63,6 +63,7 @@ def arn_of(stack: Stack, value: str) -> str:
     kind, _, reference = value.partition(":")
     if kind not in ("getatt", "ref"):
         return value
+    reference, slash, suffix = reference.partition("/")  # `${RunsTable.Arn}/index/waiting`
     logical_id, _, attribute = reference.partition(".")
     resource = stack.resources[logical_id]
     rule = ARN_OF_TYPE.get((resource["Type"], kind, attribute))
@@ -73,7 +74,8 @@ def arn_of(stack: Stack, value: str) -> str:
     function = str(props.get("FunctionName", "")).removeprefix("ref:")
     if function in stack.resources:
         function = str(stack.properties(function)["FunctionName"])
-    return ARN_PREFIX.format(service=service) + ":" + shape.format(name=name, function=function)
+    arn = ARN_PREFIX.format(service=service) + ":" + shape.format(name=name, function=function)
+    return arn + slash + suffix
 
 
 # ---------------------------------------------------------------- matching ARNs against formats
