@@ -173,7 +173,9 @@ def condition_problems(actions: list[str], condition: dict[str, dict[str, Any]])
                 continue
             for action in actions:
                 known = {k for entry in authorization(action) for k in entry["condition_keys"]}
-                if key not in known:
+                # A templated key (`kms:EncryptionContext:${EncryptionContextKey}`) names a family.
+                families = [k.split("${", 1)[0] for k in known if "${" in k]
+                if key not in known and not any(key.startswith(f) and len(key) > len(f) for f in families):
                     problems.append(
                         f"{operator} {key}: {action} does not evaluate it (it has {sorted(known)})"
                     )

@@ -482,7 +482,17 @@ SENT_AS = {
 #: (DbUser, Database and SecretArn are unconstrained strings in redshift-data's model; an SNS
 #: e-mail endpoint and an S3 key prefix are free text), or they are read by rsbatch code
 #: checked in ``test_string_parameters_agree_with_the_code_that_reads_them``.
-TEMPLATE_ONLY = {"RedshiftDbUser", "RedshiftDatabase", "RedshiftSecretArn", "AlarmEmail", "SqlPrefix"}
+TEMPLATE_ONLY = {
+    "RedshiftDbUser",
+    "RedshiftDatabase",
+    "RedshiftSecretArn",
+    "AlarmEmail",
+    "SqlPrefix",
+    # Read by the template alone (a Condition, a Scheduler expression, a KMS key ARN in a policy).
+    "ReconcileScheduleEnabled",
+    "ReconcileScheduleExpression",
+    "RedshiftSecretKmsKeyArn",
+}
 
 
 def template_accepts(spec: dict[str, Any], value: str) -> bool:
