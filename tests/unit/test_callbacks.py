@@ -51,4 +51,3 @@ def test_any_other_error_surfaces(operation: str, code: str, status: int) -> Non
     with stub, pytest.raises(ClientError) as raised:
         send(sender, operation)
     assert raised.value.response["Error"]["Code"] == code
-
