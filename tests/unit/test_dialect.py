@@ -2,13 +2,28 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import sqlglot
 
 from rsbatch.local.dialect import UnsupportedSql, parameter_names, to_postgres, to_pyformat
+from rsbatch.local.dialect import provided as provided_module
 from rsbatch_core.sqlfile import split_statements
+
+
+@pytest.fixture
+def without_compat(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """The shim's own rules, as when the compat layer is absent (with it, DATEADD & co. are called)."""
+    monkeypatch.setattr(provided_module, "compat_entries", lambda: ())
+    provided_module.provided.cache_clear()
+    yield
+    provided_module.provided.cache_clear()
+
+
+pytestmark = pytest.mark.usefixtures("without_compat")
+
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -2,11 +2,25 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 import sqlglot
 
 from rsbatch.local.dialect import UnsupportedSql, commits_implicitly, to_postgres, translate
 from rsbatch.local.dialect import provided as provided_module
+
+
+@pytest.fixture
+def without_compat(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """The shim's own rules, as when the compat layer is absent (with it, DATEADD & co. are called)."""
+    monkeypatch.setattr(provided_module, "compat_entries", lambda: ())
+    provided_module.provided.cache_clear()
+    yield
+    provided_module.provided.cache_clear()
+
+
+pytestmark = pytest.mark.usefixtures("without_compat")
 
 
 def assert_postgres_parses(sql: str) -> None:

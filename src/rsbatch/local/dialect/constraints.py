@@ -25,16 +25,18 @@ def _column_list(st: Statement) -> int:
 
 
 def _table_name(st: Statement, open_paren: int) -> str:
+    """The name before a CREATE TABLE's column list."""
     first = open_paren - 1
     if st.text(first - 1) == "#":  # a temporary table, renamed "#name" by the token rules
         return f'"#{st.text(first).lower()}"'
     while first - 2 >= 0 and st.text(first - 1) == ".":
         first -= 2
-    return (
-        st.source(first, open_paren - 1).lower()
-        if '"' in st.source(first, open_paren - 1)
-        else st.source(first, open_paren - 1)
-    )
+    return _folded(st.source(first, open_paren - 1))
+
+
+def _folded(name: str) -> str:
+    """A table name as the token rules print it: quoted parts fold to lower case."""
+    return name.lower() if '"' in name else name
 
 
 def _column_constraint_end(st: Statement, i: int) -> int:
@@ -114,8 +116,7 @@ def _alter_table_name(st: Statement) -> tuple[str, int]:
     first = at
     while st.text(at + 1) == ".":
         at += 2
-    name = st.source(first, at)
-    return (name.lower() if '"' in name else name), at + 1
+    return _folded(st.source(first, at)), at + 1
 
 
 def alter_table_constraints(st: Statement) -> bool:
