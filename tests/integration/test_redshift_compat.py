@@ -40,7 +40,7 @@ def _value(field: dict[str, Any]) -> Any:
 
 def finished(client: Any, sql: str) -> str:
     """Run one statement via the emulator; its id once FINISHED."""
-    statement_id: str = client.execute_statement(Sql=sql, Database=DB)["Id"]
+    statement_id: str = client.execute_statement(Sql=sql, Database=DB, WorkgroupName="local")["Id"]
     deadline = time.monotonic() + 15
     while True:
         desc = client.describe_statement(Id=statement_id, WaitTimeSeconds=5)
@@ -369,7 +369,7 @@ def test_json_extract_path_text_and_null_if_invalid(redshift_data: Any) -> None:
         f" JSON_EXTRACT_PATH_TEXT('{good}', 'f4', 'nope')",
     ) == ("star", None, None)
     statement_id = redshift_data.execute_statement(
-        Sql=f"SELECT JSON_EXTRACT_PATH_TEXT('{bad}', 'f4', 'f6')", Database=DB
+        Sql=f"SELECT JSON_EXTRACT_PATH_TEXT('{bad}', 'f4', 'f6')", Database=DB, WorkgroupName="local"
     )["Id"]
     desc = redshift_data.describe_statement(Id=statement_id, WaitTimeSeconds=10)
     assert desc["Status"] == "FAILED"
