@@ -172,9 +172,7 @@ def rewrite_tokens(st: Statement) -> list[int]:
                 st.replace(i, i + 1, "", eat_space=True)
                 st.notes.append(f"ANALYZE {st.word(i)} COLUMNS: all columns are analyzed locally")
     backslashed: list[int] = []
-    # The shim's rewrite counts boundaries as Redshift does (DATEDIFF(month, Jan 31, Feb 1) = 1) and
-    # DATEADD stays a timestamp: it wins over the compat layer's functions of the same name.
-    date_arithmetic = set(DATE_ARITHMETIC)
+    date_arithmetic = {name for name in DATE_ARITHMETIC if not provides_function(name)}
     type_names = {k: v for k, v in TYPE_NAMES.items() if k not in provided("type")}
     for i, token in enumerate(st.sig):
         if token.kind == QIDENT and token.text != token.text.lower():
