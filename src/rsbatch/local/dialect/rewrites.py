@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from rsbatch.local.dialect.ddl import rewrite_identity, strip_table_attributes
 from rsbatch.local.dialect.lexer import NUMBER, QIDENT, STRING, WORD
-from rsbatch.local.dialect.provided import provided
+from rsbatch.local.dialect.provided import provided, provides_function
 from rsbatch.local.dialect.query_group import CUSTOM_SETTINGS, setting_name
 from rsbatch.local.dialect.statement import Statement
 from rsbatch.local.dialect.tables import (
