@@ -150,6 +150,16 @@ CREATE OR REPLACE FUNCTION redshift.dateadd(part text, n bigint, t time) RETURNS
 LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
 RETURN t + n * redshift._datepart_interval(part);
 
+-- A DATE is a TIMESTAMP to Redshift (without these, PostgreSQL would pick the TIMESTAMPTZ
+-- overloads, its preferred cast from DATE, and answer with a time zone).
+CREATE OR REPLACE FUNCTION redshift.dateadd(part text, n bigint, d date) RETURNS timestamp
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+RETURN d::timestamp + n * redshift._datepart_interval(part);
+
+CREATE OR REPLACE FUNCTION redshift.datediff(part text, t1 date, t2 date) RETURNS bigint
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+RETURN redshift.datediff(part, t1::timestamp, t2::timestamp);
+
 CREATE OR REPLACE FUNCTION redshift.dateadd(part text, n bigint, ts text) RETURNS timestamp
 LANGUAGE sql STABLE STRICT PARALLEL SAFE
 RETURN ts::timestamp + n * redshift._datepart_interval(part);
