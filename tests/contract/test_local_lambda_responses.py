@@ -160,7 +160,7 @@ def exchanges() -> Iterator[dict[str, list[Exchange]]]:
             config=Config(retries={"total_max_attempts": 1}),
         )
         lambda_.meta.events.register("before-parse.lambda", recorder)
-        _scenario(lambda_, runtime.function_arn + ":live")
+        _scenario(lambda_, runtime.function_arn + ":$LATEST")  # the one version served
     finally:
         runtime.stop()
     grouped: dict[str, list[Exchange]] = defaultdict(list)
