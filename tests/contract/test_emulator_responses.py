@@ -88,6 +88,9 @@ def _scenario(client: Any, emulator: RedshiftDataEmulator) -> None:
     wait_terminal(client, one["Id"])
     first = client.get_statement_result(Id=one["Id"])
     client.get_statement_result(Id=one["Id"], NextToken=first["NextToken"])
+    csv = client.execute_statement(Sql="SELECT 1 AS a", ResultFormat="CSV", **target)
+    wait_terminal(client, csv["Id"])
+    client.get_statement_result_v2(Id=csv["Id"])
     # BatchExecuteStatement as rsbatch sends it (cluster, DbUser, ClientToken, a kept session),
     # its sub-statements, a parameterised batch in that session, a replay of the token.
     batch_kwargs: dict[str, Any] = {

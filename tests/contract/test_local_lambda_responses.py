@@ -214,11 +214,6 @@ def test_a_failed_sync_invoke_says_so_in_its_header(exchanges: dict[str, list[Ex
     assert errors.count("Unhandled") == 1
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="local runtime bug: execution ARNs are the SDK testing runner's '<uuid>/<uuid>', not "
-    "arn:aws:lambda:REGION:ACCOUNT:function:NAME:VERSION/durable-execution/NAME/ID",
-)
 def test_execution_arns_have_lambdas_format(exchanges: dict[str, list[Exchange]]) -> None:
     model = service_model("lambda").operation_model("GetDurableExecution")
     answered = [e for e in exchanges["GetDurableExecution"] if e.status == 200]
