@@ -350,7 +350,7 @@ def test_a_lost_conditional_update_is_a_conflict_and_throttling_raises() -> None
 def test_iter_waiting_queries_the_waiting_index_page_by_page() -> None:
     runs, ddb = registry()
     last = {"run_key": {"S": RUN}, "waiting": {"S": "run"}, "started_at": {"S": "2026-01-01T00:00:00"}}
-    # The registry hands the key back as the resource layer read it (plain values).
+    sent = {k: dict(v) for k, v in last.items()}  # the resource layer rewrites the response in place
     with ModelStub(ddb) as stub:
         stub.ok("query", {"Items": [item(record())], "LastEvaluatedKey": last})
         stub.ok("query", {"Items": [item(record(run_key=RUN + "-2"))]})
@@ -358,7 +358,7 @@ def test_iter_waiting_queries_the_waiting_index_page_by_page() -> None:
     assert found == [RUN, RUN + "-2"]
     (_, first), (_, second) = stub.requests
     assert first["IndexName"] == second["IndexName"] == "waiting" and "ExclusiveStartKey" not in first
-    assert second["ExclusiveStartKey"] == last
+    assert second["ExclusiveStartKey"] == sent
 
 
 # ---------------------------------------------------------------- SQL from S3
