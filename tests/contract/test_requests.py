@@ -431,7 +431,8 @@ def streamed(data: dict[str, Any]) -> StreamingBody:
 
 def test_start_is_an_async_invoke_named_once() -> None:
     op, session = operator()
-    listed = {"FunctionName": FUNCTION, "DurableExecutionName": "nightly-1"}
+    # Looked up without the qualifier: executions are recorded under versions, not the alias.
+    listed = {"FunctionName": FUNCTION.rsplit(":", 1)[0], "DurableExecutionName": "nightly-1"}
     invoke = {
         "FunctionName": FUNCTION,
         "InvocationType": "Event",
@@ -456,6 +457,8 @@ def test_start_of_a_known_name_reports_the_existing_execution() -> None:
     }
     with ModelStub(session.lambda_) as stub:
         stub.ok("list_durable_executions_by_function", {"DurableExecutions": [known]})
+        # Lambda answers a reused name with the same input by the existing execution.
+        stub.ok("invoke", {"StatusCode": 202, "DurableExecutionArn": EXECUTION})
         started = op.start("query.sql", "nightly-1", None)
     assert (started.execution_arn, started.new) == (EXECUTION, False)
 
