@@ -51,7 +51,7 @@ def callback_of(cli: Cli, run: str) -> str:
 
 
 def statement_finished(cli: Cli, run: str) -> bool:
-    return bool(cli.json("show", run)["statement"]["Status"] == "FINISHED")
+    return bool(cli.json("show", run, "--live")["statement"]["Status"] == "FINISHED")
 
 
 def ended(cli: Cli, run: str) -> dict[str, Any]:

@@ -61,7 +61,7 @@ def test_a_file_outside_the_sql_root_is_uploaded_by_content_and_run(local_up: Cl
     again = _started_file(local_up, str(tmp_path / "mine.sql"))  # the same content: the same object
     assert again == uri and len(list(stored.iterdir())) == 1
 
-    runs = [r for r in local_up.json("runs") if r["sql_file"] == uri]
+    runs = [r for r in local_up.json("runs")["runs"] if r["sql_file"] == uri]
     local_up.wait_for(lambda: all(local_up.run_status(r["run_key"])["status"] == "SUCCEEDED" for r in runs))
 
 
@@ -69,12 +69,12 @@ def test_an_outside_file_without_a_sql_bucket_is_refused_before_anything_starts(
     local_up: Cli, tmp_path: Path
 ) -> None:
     (tmp_path / "mine.sql").write_text("SELECT 1;", "utf-8")
-    before = len(local_up.json("runs"))
+    before = len(local_up.json("runs")["runs"])
     env = {k: v for k, v in local_up.env.items() if k != "RSBATCH_SQL_BUCKET"}
     result = local_up("start", "mine.sql", cwd=tmp_path, env=env)
     assert result.returncode == 2, result.stderr
     assert "no SQL bucket is configured" in result.stderr and "SqlBucket" in result.stderr
-    assert len(local_up.json("runs")) == before
+    assert len(local_up.json("runs")["runs"]) == before
 
 
 def test_run_local_runs_a_file_outside_the_sql_root(tmp_path: Path) -> None:
