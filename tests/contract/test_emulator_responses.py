@@ -10,11 +10,8 @@ scenario below calls it yet.
 from __future__ import annotations
 
 import contextlib
-import json
 import uuid
-from collections import defaultdict
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from typing import Any
 
 import boto3
@@ -29,6 +26,7 @@ from rsbatch.local.redshift_data.parsing import PARSERS
 from rsbatch.local.warehouse import Warehouse
 from tests.contract.conftest import service_model
 from tests.contract.documented import COMMON_ERRORS, JSON_PROTOCOL_ERRORS
+from tests.contract.recording import Exchange, Recorder
 from tests.contract.shapes import error_code_of, error_violations, output_violations
 
 #: What the Data API may answer besides an operation's own errors.
@@ -38,30 +36,6 @@ TYPED_SELECT = (
     "select 7::int4 as i, 2.5::float8 as d, true as b, null::text as n, 'x'::text as s, "
     "1.25::numeric as m, date '2026-01-02' as day from generate_series(1, 3)"
 )
-
-
-@dataclass(frozen=True)
-class Exchange:
-    """One raw response: what the emulator put on the wire for one call."""
-
-    operation: str
-    status: int
-    headers: dict[str, str]
-    body: Any
-
-
-class Recorder:
-    """A botocore ``before-parse`` handler: keeps each raw response before it is parsed."""
-
-    def __init__(self) -> None:
-        self.exchanges: list[Exchange] = []
-
-    def __call__(self, operation_model: OperationModel, response_dict: dict[str, Any], **_: Any) -> None:
-        raw = response_dict["body"]
-        body = json.loads(raw) if raw else None
-        self.exchanges.append(
-            Exchange(operation_model.name, response_dict["status_code"], dict(response_dict["headers"]), body)
-        )
 
 
 def wait_terminal(client: Any, statement_id: str) -> dict[str, Any]:
@@ -208,10 +182,7 @@ def exchanges(warehouse: Warehouse) -> Iterator[dict[str, list[Exchange]]]:
         model = service_model("redshift-data")
         for operation in sorted(set(PARSERS) - covered):
             _generic_call(client, model.operation_model(operation), finished["Id"])
-    grouped: dict[str, list[Exchange]] = defaultdict(list)
-    for exchange in recorder.exchanges:
-        grouped[exchange.operation].append(exchange)
-    yield dict(grouped)
+    yield recorder.by_operation()
 
 
 @pytest.mark.parametrize("operation", sorted(PARSERS))

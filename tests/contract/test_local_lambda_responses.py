@@ -9,11 +9,8 @@ against the operation's output shape, or its errors against the model's list.
 from __future__ import annotations
 
 import contextlib
-import json
 import time
-from collections import defaultdict
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Any
 
 import boto3
@@ -22,11 +19,11 @@ from aws_durable_execution_sdk_python import DurableContext, durable_execution
 from aws_durable_execution_sdk_python.config import CallbackConfig, Duration
 from botocore.config import Config
 from botocore.exceptions import ClientError
-from botocore.model import OperationModel
 
 from rsbatch.local.durable_runtime import DurableRuntime
 from tests.contract.conftest import service_model
 from tests.contract.documented import COMMON_ERRORS
+from tests.contract.recording import Exchange, Recorder
 from tests.contract.shapes import error_code_of, error_violations, output_violations
 
 #: Every Lambda operation rsbatch calls on the local runtime: the CLI (operations.py), the
@@ -61,30 +58,6 @@ def waits_for_callbacks(event: dict[str, Any], context: DurableContext) -> dict[
         raise ValueError("boom")
     callback = context.create_callback("wait-1", CallbackConfig(timeout=Duration.from_seconds(60)))
     return {"result": callback.result()}
-
-
-@dataclass(frozen=True)
-class Exchange:
-    operation: str
-    status: int
-    headers: dict[str, str]
-    body: Any
-
-
-class Recorder:
-    """A ``before-parse`` handler: each raw response, its JSON body decoded when it has one."""
-
-    def __init__(self) -> None:
-        self.exchanges: list[Exchange] = []
-
-    def __call__(self, operation_model: OperationModel, response_dict: dict[str, Any], **_: Any) -> None:
-        raw = response_dict["body"]
-        body: Any = None  # a streamed payload (Invoke's) is the function's, and left unread
-        if isinstance(raw, bytes):
-            body = json.loads(raw) if raw else {}
-        self.exchanges.append(
-            Exchange(operation_model.name, response_dict["status_code"], dict(response_dict["headers"]), body)
-        )
 
 
 def callback_ids(lambda_: Any, arn: str) -> list[str]:
@@ -163,10 +136,7 @@ def exchanges() -> Iterator[dict[str, list[Exchange]]]:
         _scenario(lambda_, runtime.function_arn + ":$LATEST")  # the one version served
     finally:
         runtime.stop()
-    grouped: dict[str, list[Exchange]] = defaultdict(list)
-    for exchange in recorder.exchanges:
-        grouped[exchange.operation].append(exchange)
-    yield dict(grouped)
+    yield recorder.by_operation()
 
 
 @pytest.mark.parametrize("operation", OPERATIONS)
