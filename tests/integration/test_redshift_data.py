@@ -182,11 +182,6 @@ def test_auto_commit_commits_each_statement(redshift_data: Any, warehouse: Wareh
     assert query(warehouse, "SELECT v FROM auto_t ORDER BY v") == [(1,), (3,)]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known bug: a statement the shim sends through sqlglot (here for LISTAGG) gets sqlglot's "
-    "AGE-based DATEDIFF (0 months from Jan 31 to Feb 1) instead of the compat layer's boundary count",
-)
 def test_redshift_dialect_is_translated(redshift_data: Any) -> None:
     submitted = redshift_data.execute_statement(
         Database=DB,

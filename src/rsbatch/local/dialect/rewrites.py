@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from rsbatch.local.dialect.ddl import rewrite_identity, strip_table_attributes
 from rsbatch.local.dialect.lexer import NUMBER, QIDENT, STRING, WORD
-from rsbatch.local.dialect.provided import provided, provides_function
+from rsbatch.local.dialect.provided import provided, provides_call, provides_function
 from rsbatch.local.dialect.query_group import CUSTOM_SETTINGS, setting_name
 from rsbatch.local.dialect.statement import Statement
 from rsbatch.local.dialect.tables import (
@@ -214,7 +214,10 @@ def rewrite_tokens(st: Statement) -> list[int]:
             _date_part_argument(st, i)
         elif word == "CONVERT" and st.is_call(i) and len(st.arguments(i + 1)) == 2:
             st.needs_ast.append(word)  # 3-argument convert() is PostgreSQL's own
-        elif word in AST_FUNCTIONS and word != "CONVERT" and st.is_call(i):
+        elif word == "MEDIAN" and provides_call(word) and st.is_call(i):
+            if st.word(st.closing(i + 1) + 1) == "OVER":
+                st.needs_ast.append("MEDIAN … OVER")  # the compat aggregate, OVER checked as Redshift does
+        elif word in AST_FUNCTIONS and word != "CONVERT" and not provides_call(word) and st.is_call(i):
             st.needs_ast.append(word)
         elif word == "DECODE" and st.is_call(i) and len(st.arguments(i + 1)) >= 3:
             st.needs_ast.append(word)  # 2-argument decode() is PostgreSQL's own

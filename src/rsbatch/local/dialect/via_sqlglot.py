@@ -6,15 +6,24 @@ with an unquoted part. The rewrites here cover what it leaves Redshift-only or g
 PostgreSQL: LISTAGG, DATEDIFF/DATEADD (when the compat layer does not provide them),
 RATIO_TO_REPORT and MEDIAN as windows, lateral column aliases and SUPER navigation (sqlglot
 would shift ``c[0]`` to ``c[1]``, PostgreSQL's array base). ``:name`` parameters survive.
+
+A function the compat layer provides (:func:`~rsbatch.local.dialect.provided.called`) is
+parsed as a plain call and printed as written, never as sqlglot's own rewrite of it (which
+differs from Redshift: DATEDIFF by ``AGE`` counts elapsed months, not boundaries; ADD_MONTHS
+misses the month-end rule; MEDIAN becomes a DOUBLE PRECISION PERCENTILE_CONT; STRTOL becomes
+a FROM_BASE PostgreSQL lacks). So a statement gives the same answer whether or not another
+construct in it sent it through sqlglot.
 """
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable, Sequence
 
 import sqlglot
 from sqlglot import exp
+from sqlglot.dialects.redshift import Redshift
 from sqlglot.errors import SqlglotError
 from sqlglot.transforms import eliminate_qualify
 
@@ -23,7 +32,7 @@ from rsbatch.local.dialect.dates import dateadd, datediff
 from rsbatch.local.dialect.errors import UnsupportedSql
 from rsbatch.local.dialect.lateral import inline_lateral_aliases
 from rsbatch.local.dialect.lexer import PARAM, lex
-from rsbatch.local.dialect.provided import provides_function
+from rsbatch.local.dialect.provided import called, provides_function
 from rsbatch.local.dialect.super_paths import navigation, sources
 from rsbatch.local.dialect.tree import pg
 from rsbatch.local.dialect.windows import window_function
@@ -32,6 +41,18 @@ _PARAM_SENTINEL = "rsbatch_param__"
 _SENTINEL_RE = re.compile(rf"\b{_PARAM_SENTINEL}([A-Za-z0-9_]+)")
 
 Rewrite = Callable[[exp.Expr], exp.Expr | None]
+
+
+@functools.cache
+def _reader(calls: frozenset[str]) -> type[Redshift]:
+    """sqlglot's Redshift dialect, except that ``calls`` parse as plain (anonymous) calls."""
+
+    class RedshiftCalls(Redshift):
+        class Parser(Redshift.Parser):
+            FUNCTIONS = {k: v for k, v in Redshift.Parser.FUNCTIONS.items() if k not in calls}
+            FUNCTION_PARSERS = {k: v for k, v in Redshift.Parser.FUNCTION_PARSERS.items() if k not in calls}
+
+    return RedshiftCalls
 
 
 def _dates() -> list[tuple[type[exp.Expr], Rewrite]]:
@@ -70,7 +91,7 @@ def via_sqlglot(sql: str, constructs: Sequence[str]) -> str:
     named = ", ".join(dict.fromkeys(constructs))
     protected = "".join(f"{_PARAM_SENTINEL}{t.param}" if t.kind == PARAM else t.text for t in lex(sql))
     try:
-        trees = [t for t in sqlglot.parse(protected, read="redshift") if t is not None]
+        trees = [t for t in sqlglot.parse(protected, read=_reader(called())) if t is not None]
         out = [pg(_rewrite_tree(tree)) for tree in trees]
     except UnsupportedSql:  # ours, already precise (it is a ValueError too)
         raise
