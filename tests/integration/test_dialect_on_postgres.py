@@ -132,3 +132,49 @@ def test_a_failing_translated_statement_shows_what_ran(redshift_data: Any) -> No
     assert len(error) < 1000
     untouched = execute(redshift_data, "SELECT no_such_column", Database=DB)
     assert "ran on PostgreSQL" not in untouched["Error"]
+
+
+@pytest.mark.parametrize(
+    ("sql", "expected"),
+    [
+        # query-super.html "Unnesting queries": one row per element of the c_orders array.
+        (
+            "SELECT c.c_name, CAST(o.o_orderstatus AS VARCHAR) FROM super_customers AS c, c.c_orders AS o"
+            " ORDER BY 1, 2",
+            [["ann", "F"], ["ann", "O"], ["bob", "O"]],
+        ),
+        # ... with AT: the element's 0-based index; an empty array gives no rows.
+        (
+            "SELECT c.c_name, i, CAST(o.o_totalprice AS VARCHAR)"
+            " FROM super_customers AS c, c.c_orders AS o AT i WHERE i = 0 ORDER BY 1",
+            [["ann", 0, "12.5"], ["bob", 0, "7"]],
+        ),
+        # "Object unpivoting": one row per attribute, name AT attr.
+        (
+            "SELECT c.c_name, attr, CAST(val AS VARCHAR)"
+            " FROM super_customers AS c, UNPIVOT c.c_info AS val AT attr"
+            " WHERE c.c_name = 'ann' ORDER BY attr",
+            [["ann", "city", "Oslo"], ["ann", "tier", "gold"]],
+        ),
+    ],
+)
+def test_super_unnesting_and_unpivoting(redshift_data: Any, sql: str, expected: list[list[Any]]) -> None:
+    created = run(
+        redshift_data,
+        "DROP TABLE IF EXISTS super_customers",
+        "CREATE TABLE super_customers (c_name VARCHAR(10), c_orders SUPER, c_info SUPER)",
+        "INSERT INTO super_customers VALUES"
+        ' (\'ann\', JSON_PARSE(\'[{"o_orderstatus": "O", "o_totalprice": 12.5}, {"o_orderstatus": "F"}]\'),'
+        '  JSON_PARSE(\'{"city": "Oslo", "tier": "gold"}\')),'
+        " ('bob', JSON_PARSE('[{\"o_orderstatus\": \"O\", \"o_totalprice\": 7}]'), JSON_PARSE('{}')),"
+        " ('cy', JSON_PARSE('[]'), JSON_PARSE('\"not an object\"'))",
+        Database=DB,
+    )
+    assert created["Status"] == "FINISHED", created.get("Error")
+    assert records(redshift_data, sql) == expected
+
+
+def test_unpivot_without_a_value_name_is_refused_by_name(redshift_data: Any) -> None:
+    desc = execute(redshift_data, "SELECT * FROM super_customers AS c, UNPIVOT c.c_info", Database=DB)
+    assert desc["Status"] == "FAILED"
+    assert "UNPIVOT" in desc["Error"]

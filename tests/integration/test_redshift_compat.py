@@ -13,7 +13,6 @@ from __future__ import annotations
 import time
 from datetime import datetime
 from datetime import time as dt_time
-from decimal import Decimal
 from typing import Any
 
 import psycopg
@@ -219,7 +218,10 @@ def test_median_types_follow_the_guide(redshift_data: Any, sales: None) -> None:
 # layer's functions, not sqlglot's rewrite of them (AGE-based DATEDIFF, ADD_MONTHS as an
 # interval, MEDIAN as PERCENTILE_CONT, STRTOL as FROM_BASE): the same expression gives the
 # same Redshift answer with or without the LISTAGG beside it.
-ROUTED = "SELECT {}, LISTAGG(x, ',') WITHIN GROUP (ORDER BY x) FROM (VALUES (10, 'b'), (15, 'a'), (20, ''), (25, NULL)) AS v(n, x)"
+ROUTED = (
+    "SELECT {}, LISTAGG(x, ',') WITHIN GROUP (ORDER BY x)"
+    " FROM (VALUES (10, 'b'), (15, 'a'), (20, ''), (25, NULL)) AS v(n, x)"
+)
 
 
 @pytest.mark.parametrize(

@@ -121,6 +121,36 @@ def _navigation_marks(st: Statement) -> None:
             return
 
 
+_CLAUSES = frozenset({"SELECT", "FROM", "WHERE", "GROUP", "HAVING", "ORDER", "LIMIT", "ON", "JOIN", "UNION"})
+
+
+def _unnest_marks(st: Statement) -> None:
+    """Mark PartiQL unnesting: ``UNPIVOT``, or ``, x.arr`` in a FROM list, ``x`` an earlier item."""
+    clause: dict[int, str] = {}
+    seen: set[str] = set()
+    depth = 0
+    for i, token in enumerate(st.sig):
+        if token.text == "(":
+            depth += 1
+        elif token.text == ")":
+            depth -= 1
+        elif token.upper == "UNPIVOT":
+            st.needs_ast.append("UNPIVOT")
+            return
+        elif token.upper in _CLAUSES:
+            clause[depth] = token.upper
+        elif (
+            token.text == ","
+            and clause.get(depth) in {"FROM", "ON", "JOIN"}
+            and st.text(i + 2) == "."
+            and st.text(i + 1).strip('"').lower() in seen
+        ):
+            st.needs_ast.append("SUPER unnesting")
+            return
+        if token.kind in {WORD, QIDENT} and st.text(i + 1) != "." and st.text(i - 1) != ".":
+            seen.add(token.text.strip('"').lower())
+
+
 def _lateral_alias_marks(st: Statement) -> None:
     """Mark a SELECT list that refers to one of its own earlier aliases."""
     aliases: set[str] = set()
@@ -233,4 +263,5 @@ def rewrite_tokens(st: Statement) -> list[int]:
     if head in {"SELECT", "WITH", "INSERT", "UPDATE", "DELETE", "CREATE"}:
         _navigation_marks(st)
         _lateral_alias_marks(st)
+        _unnest_marks(st)
     return backslashed

@@ -25,7 +25,7 @@ def sources(tree: exp.Expr) -> set[str]:
     return names
 
 
-def _wants_text(node: exp.Expr) -> bool:
+def wants_text(node: exp.Expr) -> bool:
     parent = node.parent
     if isinstance(parent, exp.Paren):
         parent = parent.parent
@@ -41,7 +41,7 @@ def _wants_text(node: exp.Expr) -> bool:
 def _path(base: str, steps: list[str], node: exp.Expr, name: str | None = None) -> exp.Expr:
     """``base -> step …``; a select-list item keeps its column name (the last step, as Redshift names it)."""
     ops = [f" -> {step}" for step in steps]
-    if _wants_text(node):
+    if wants_text(node):
         ops[-1] = ops[-1].replace("->", "->>", 1)
     path = raw(f"({base}{''.join(ops)})")
     if name and isinstance(node.parent, exp.Select) and node.arg_key == "expressions":
