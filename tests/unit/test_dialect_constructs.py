@@ -206,9 +206,12 @@ def test_what_the_compat_layer_provides_is_called_not_rewritten(monkeypatch: pyt
     try:
         assert to_postgres("SELECT DATEADD(month, 1, d) FROM t") == "SELECT DATEADD('month', 1, d) FROM t"
         assert to_postgres("SELECT STRTOL('ff', 16)") == "SELECT STRTOL('ff', 16)"
-        ddl = "CREATE TABLE t (a VARCHAR(9) COLLATE case_insensitive)"
-        assert to_postgres(ddl) == ddl
-        assert to_postgres("SELECT COLLATE(a, 'case_insensitive')") == "SELECT (a COLLATE case_insensitive)"
+        ddl = (
+            "CREATE TABLE t (a VARCHAR(9) COLLATE case_insensitive, b NVARCHAR(MAX) COLLATE case_insensitive)"
+        )
+        assert to_postgres(ddl) == "CREATE TABLE t (a CITEXT, b CITEXT)"
+        assert to_postgres("SELECT COLLATE(a, 'case_insensitive')") == "SELECT CAST(a AS CITEXT)"
+        assert to_postgres("SELECT a = 'X' COLLATE case_insensitive") == "SELECT a = 'X'::CITEXT"
         assert "CAST(" in to_postgres("SELECT DATEDIFF(day, a, b) FROM t")  # not provided: rewritten
     finally:
         provided_module.provided.cache_clear()

@@ -145,8 +145,8 @@ ENTRIES: tuple[CompatEntry, ...] = (
         _C,
         "r_collation_function.html",
         "a nondeterministic ICU collation where the server has ICU; the embedded PostgreSQL "
-        "is built without ICU, so there the citext type stands in and COLLATE "
-        "case_insensitive needs the SQL shim's rewrite to citext",
+        "is built without ICU, so citext stands in: the SQL shim rewrites COLLATE "
+        "case_insensitive to citext, and text/citext comparison operators ignore case",
     ),
     # -- system views ---------------------------------------------------------------------------
     _entry(

@@ -91,15 +91,17 @@ RULES: tuple[Rule, ...] = (
     ),
     Rule(
         "COLLATE case_insensitive",
-        SUPPORTED,
-        "runs as written on the compat layer's case_insensitive collation (refused by name without it)",
+        EMULATED,
+        "citext (the compat layer's stand-in; refused by name without it): a character column type "
+        "becomes CITEXT, an expression's clause ::CITEXT; text/citext operators compare ignoring case",
         "CREATE TABLE t (a VARCHAR(10) COLLATE case_insensitive)",
-        source_url=_DG + "r_COLLATE.html",
+        "a CITEXT column's length is not enforced; LIKE with one citext operand is case-sensitive",
+        _DG + "r_COLLATE.html",
     ),
     Rule(
         "COLLATE(s, 'case_insensitive' | 'case_sensitive')",
         TRANSLATED,
-        '(s COLLATE case_insensitive) on the compat layer\'s collation; (s COLLATE "default")',
+        'CAST(s AS CITEXT) on the compat layer; (s COLLATE "default")',
         "SELECT COLLATE(a, 'case_sensitive') FROM t",
         source_url=_DG + "r_COLLATE.html",
     ),
