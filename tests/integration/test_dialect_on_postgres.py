@@ -64,6 +64,18 @@ def records(client: Any, sql: str) -> list[list[Any]]:
             "r_WF_MEDIAN.html",
         ),
         ("SELECT 2 AS a, a * 10 AS b, b + 1 AS c", [[2, 20, 21]], "r_SELECT_list.html"),
+        # DATEDIFF / DATEADD on TIME with a bare part (boundaries crossed; TIME wraps at midnight).
+        (
+            "SELECT DATEDIFF(hour, TIME '10:59', TIME '12:30'), DATEADD(minute, 5, TIME '23:58:00')",
+            [[2, "00:03:00"]],
+            "r_DATEADD_function.html",
+        ),
+        # NVARCHAR / NCHAR are VARCHAR / CHAR: LEN ignores CHAR's trailing blanks.
+        (
+            "SELECT CAST('abc' AS NVARCHAR(5)), LEN(CAST('ab' AS NCHAR(4)))",
+            [["abc", 2]],
+            "r_Character_types.html",
+        ),
         ("SELECT 'it\\'s' AS s", [["it's"]], "r_patternmatching_condition_like.html"),
     ],
 )
@@ -103,6 +115,20 @@ def test_redshift_ddl_runs_with_redshift_semantics(redshift_data: Any, warehouse
     comment = query(warehouse, "SELECT obj_description('ddl_t'::regclass)", DB)[0][0]
     assert "k PRIMARY KEY" in comment and "CONSTRAINT ddl_u UNIQUE (name)" in comment
     assert "not enforced" in comment
+
+
+def test_bare_identity_numbers_rows_from_one(redshift_data: Any) -> None:
+    # r_CREATE_TABLE_NEW.html: IDENTITY's seed and step; bare IDENTITY locally starts at 1, step 1.
+    result = run(
+        redshift_data,
+        "CREATE TABLE #ids (id BIGINT IDENTITY, v INT)",
+        "INSERT INTO #ids (v) VALUES (10), (20)",
+        "DROP TABLE IF EXISTS ids_copy",
+        "CREATE TABLE ids_copy AS SELECT id, v FROM #ids",
+        Database=DB,
+    )
+    assert result["Status"] == "FINISHED", result.get("Error")
+    assert records(redshift_data, "SELECT id, v FROM ids_copy ORDER BY id") == [[1, 10], [2, 20]]
 
 
 def test_temp_tables_and_truncate_commit(redshift_data: Any, warehouse: Warehouse) -> None:
