@@ -175,6 +175,11 @@ def test_a_failing_translated_statement_shows_what_ran(redshift_data: Any) -> No
             " FROM super_customers AS c, c.c_orders AS o AT i WHERE i = 0 ORDER BY 1",
             [["ann", 0, "12.5"], ["bob", 0, "7"]],
         ),
+        # A navigation compared with a number compares numbers.
+        (
+            "SELECT c.c_name FROM super_customers AS c, c.c_orders AS o WHERE o.o_totalprice > 10",
+            [["ann"]],
+        ),
         # "Object unpivoting": one row per attribute, name AT attr.
         (
             "SELECT c.c_name, attr, CAST(val AS VARCHAR)"

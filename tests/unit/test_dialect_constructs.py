@@ -83,6 +83,10 @@ def assert_postgres_parses(sql: str) -> None:
             " FROM jsonb_array_elements(CASE WHEN jsonb_typeof((c.a -> 'b')) = 'array' THEN (c.a -> 'b')"
             " ELSE '[]'::jsonb END)) AS _unnest_o",
         ),
+        (  # compared with a number: the number as jsonb (numbers order numerically)
+            "SELECT c.id FROM t AS c WHERE c.s.n > 10 AND c.s.m = -2.5",
+            "SELECT c.id FROM t AS c WHERE (c.s -> 'n') > '10'::jsonb AND (c.s -> 'm') = '-2.5'::jsonb",
+        ),
         (  # PartiQL object unpivoting: one row per attribute
             "SELECT k, v FROM t AS c, UNPIVOT c.obj AS v AT k",
             "SELECT k, v FROM t AS c, LATERAL (SELECT value AS v, key AS k FROM jsonb_each(CASE"

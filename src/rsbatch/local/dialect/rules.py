@@ -178,7 +178,8 @@ RULES: tuple[Rule, ...] = (
     Rule(
         "SUPER navigation c.a.b, c[0]",
         EMULATED,
-        "jsonb operators c -> 'a' -> 'b', c -> 0 (->> when compared with or cast to a string)",
+        "jsonb operators c -> 'a' -> 'b', c -> 0 (->> when compared with or cast to a string; "
+        "a number it is compared with becomes jsonb)",
         "SELECT c.a.b, c[0] FROM t",
         "a dotted name whose first part is not a table of the statement is taken as a column",
         _DG + "query-super.html",

@@ -21,7 +21,7 @@ from __future__ import annotations
 from sqlglot import exp
 
 from rsbatch.local.dialect.errors import UnsupportedSql
-from rsbatch.local.dialect.super_paths import wants_text
+from rsbatch.local.dialect.super_paths import number_as_json, wants_text
 from rsbatch.local.dialect.tree import pg, raw
 
 
@@ -76,9 +76,12 @@ def element_names(tree: exp.Expr) -> set[str]:
 
 
 def element_text(node: exp.Expr, elements: set[str]) -> exp.Expr | None:
-    """A bare element ``e`` that must be text (cast to or compared with a string) → ``(e #>> '{}')``."""
-    if isinstance(node, exp.Column) and not node.table and node.name.lower() in elements and wants_text(node):
-        return raw(f"({pg(node)} #>> '{{}}')")
+    """A bare element ``e`` that must be text (cast to or compared with a string) → ``(e #>> '{}')``;
+    compared with a number, the number becomes jsonb."""
+    if isinstance(node, exp.Column) and not node.table and node.name.lower() in elements:
+        if wants_text(node):
+            return raw(f"({pg(node)} #>> '{{}}')")
+        number_as_json(node)
     return None
 
 
