@@ -5,9 +5,9 @@ missing paths are NULL in lax mode: https://docs.aws.amazon.com/redshift/latest/
 jsonb's ``->`` does the same. A navigation compared with a string literal, or cast to a
 character type, ends in ``->>`` so that it is the JSON string's text, as Redshift compares
 and casts it; one compared with a number compares with that number as jsonb
-(``(c -> 'n') > '10'::jsonb``: jsonb orders numbers numerically). Which dotted names are navigation is decided without the schema: a name whose
-first part is a table (or alias) of the statement is ``table.column[.path]``, any other
-first part is a column.
+(``(c -> 'n') > '10'::jsonb``: jsonb orders numbers numerically). Which dotted names are
+navigation is decided without the schema: a name whose first part is a table (or alias) of
+the statement is ``table.column[.path]``, any other first part is a column.
 """
 
 from __future__ import annotations
