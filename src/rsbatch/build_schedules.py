@@ -35,6 +35,9 @@ from rsbatch_core.pipeline import Pipeline, list_pipelines, load_pipeline, sched
 #: The durable function's alias (SAM's AutoPublishAlias `live` → `<Function>Alias<alias>`).
 ALIAS_ID = "DurableFunctionAliaslive"
 ROLE_ID = "PipelineScheduleRole"
+#: template.yaml's CodeUri/ContentUri name tools/build.sh's default output folder; the generated
+#: template is written into the output folder, so they become relative to it.
+BUILD_PREFIX = "build/"
 #: CloudFormation logical ids: alphanumeric, at most 255 characters.
 _LOGICAL_ID = re.compile(r"^[A-Za-z0-9]{1,255}$")
 
@@ -119,7 +122,7 @@ _LOCAL_URI = re.compile(r"^(?P<lead>[ \t]+(?:CodeUri|ContentUri):[ \t]*)(?P<uri>
 
 
 def render(template: Path, pipeline_root: Path, sql_root: Path, out: Path) -> str:
-    """template.yaml's text, unchanged but for the local code folders (re-pointed from `out`'s folder)
+    """template.yaml's text, unchanged but for the local code folders (relative to `out`'s folder)
     and the schedules inserted first under `Resources:`; its comments (checkov's skips) survive."""
     text = template.read_text("utf-8")
     existing = load_template(template)["Resources"]
@@ -133,6 +136,8 @@ def render(template: Path, pipeline_root: Path, sql_root: Path, out: Path) -> st
         uri = match["uri"]
         if "://" in uri:
             return match[0]
+        if uri.startswith(BUILD_PREFIX):  # the folders tools/build.sh fills, next to `out`
+            return match["lead"] + uri.removeprefix(BUILD_PREFIX)
         path = os.path.relpath(template.parent.resolve() / uri, out.parent.resolve()).replace(os.sep, "/")
         return match["lead"] + path + ("/" if uri.endswith("/") else "")
 
