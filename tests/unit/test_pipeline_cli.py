@@ -55,6 +55,7 @@ def test_graph_prints_levels_and_a_mermaid_flowchart() -> None:
     assert "    s_stage_orders --> s_mart_customers\n" in mermaid
     assert "    s_mart_daily_sales --> s_summary\n" in mermaid
     assert mermaid.rstrip().endswith("```")
+    assert mermaid.strip() in (ROOT / "README.md").read_text("utf-8"), "README's graph is the example's"
     edges = json.loads(rsbatch("pipeline", "graph", "mart_refresh", "--json").stdout)["edges"]
     assert ["mart_daily_sales", "summary"] in edges
 
