@@ -275,3 +275,14 @@ def test_a_loaded_pipeline_survives_a_json_round_trip(roots: tuple[Path, Path]) 
     again = Pipeline.model_validate_json(p.model_dump_json())
     assert again == p
     assert again.downstream("a") == {"b", "c", "d"}
+
+
+def test_the_pipeline_root_is_bundled_next_to_the_handler_on_lambda(monkeypatch: pytest.MonkeyPatch) -> None:
+    from rsbatch_core.settings import Settings
+
+    monkeypatch.setenv("LAMBDA_TASK_ROOT", "/var/task")
+    assert Settings.from_env({"RSBATCH_TABLE": "runs"}).pipeline_root == Path("/var/task/pipelines")
+    given = Settings.from_env({"RSBATCH_TABLE": "runs", "RSBATCH_PIPELINE_ROOT": "/opt/p"})
+    assert given.pipeline_root == Path("/opt/p")
+    monkeypatch.delenv("LAMBDA_TASK_ROOT")
+    assert Settings.from_env({"RSBATCH_TABLE": "runs"}).pipeline_root == Path.cwd() / "pipelines"
