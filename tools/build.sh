@@ -267,9 +267,10 @@ def shown(p: Path) -> str:
     return (str(p.relative_to(root)) if p.is_relative_to(root) else str(p)) + "/"
 
 nsql = sum(1 for _ in (out / "durable_fn" / "sql").rglob("*.sql"))
+npipe = sum(1 for _ in (out / "durable_fn" / "pipelines").glob("*.yaml"))
 notes = {
     "layer": f"{len(dists)} distributions + rsbatch_core, cp{pyver.replace('.', '')}/{platform}",
-    "durable_fn": f"app.py + {nsql} SQL files",
+    "durable_fn": f"app.py + {nsql} SQL files + {npipe} pipeline(s)",
     "status_listener": "app.py",
 }
 def human(n: int) -> str:
