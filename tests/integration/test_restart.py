@@ -130,6 +130,24 @@ def test_connections_of_a_dead_process_are_terminated_and_live_ones_kept(warehou
         live.close()
 
 
+@pytest.mark.parametrize(
+    ("mode", "sqls"),
+    [
+        ("TRANSACTION", ["LOCK TABLE failed_locks", "SELECT 1 / 0"]),
+        ("AUTO_COMMIT", ["BEGIN", "LOCK TABLE failed_locks", "SELECT 1 / 0"]),  # a transaction it opened
+    ],
+)
+def test_a_failed_batch_leaves_no_lock_behind(
+    redshift_emulator: RedshiftDataEmulator, warehouse: Warehouse, mode: str, sqls: list[str]
+) -> None:
+    client = client_for(redshift_emulator.endpoint_url)
+    run(client, "CREATE TABLE IF NOT EXISTS failed_locks (n int)")
+    batch = client.batch_execute_statement(Sqls=sqls, WorkgroupName=WG, ExecutionMode=mode)["Id"]
+    assert wait(client, batch)["Status"] == "FAILED"
+    with psycopg.connect(warehouse.dsn()) as other:
+        other.execute("LOCK TABLE failed_locks NOWAIT")
+
+
 # -- bounded memory ----------------------------------------------------------------------------
 
 
