@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-import os
-import signal
 import subprocess
 import sys
-import textwrap
 import time
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import boto3
@@ -47,59 +43,7 @@ def run(client: Any, sql: str) -> str:
     return statement_id
 
 
-# -- a stack killed mid-batch ----------------------------------------------------------------
-
-_KILLED_STACK = textwrap.dedent(
-    """
-    import sys, time
-    import boto3
-    from pathlib import Path
-    from rsbatch.local.redshift_data import RedshiftDataEmulator
-    from rsbatch.local.warehouse import Warehouse
-
-    warehouse = Warehouse(Path(sys.argv[1]))
-    emulator = RedshiftDataEmulator(warehouse)
-    emulator.start()
-    client = boto3.client("redshift-data", endpoint_url=emulator.endpoint_url, region_name="us-east-1",
-                          aws_access_key_id="testing", aws_secret_access_key="testing")
-    client.execute_statement(Sql="CREATE TABLE IF NOT EXISTS kept (n int)", WorkgroupName="local")
-    time.sleep(0.5)
-    batch = client.batch_execute_statement(
-        Sqls=["LOCK TABLE kept", "SELECT pg_sleep(600)"], WorkgroupName="local", Database="dev"
-    )["Id"]
-    while client.describe_statement(Id=batch + ":2")["Status"] != "STARTED":
-        time.sleep(0.05)
-    print("LOCKED", flush=True)
-    time.sleep(600)
-    """
-)
-
-
-def test_a_stack_after_one_killed_mid_batch_is_not_blocked_by_its_locks(tmp_path: Path) -> None:
-    """SIGKILL a stack whose batch holds a table lock (LOCK TABLE, then a 10-minute query): the
-    next stack on the same data dir stops the server it left, and its batch on that table runs."""
-    home = tmp_path / "home"
-    child = subprocess.Popen(
-        [sys.executable, "-c", _KILLED_STACK, str(home)], stdout=subprocess.PIPE, text=True
-    )
-    try:
-        assert child.stdout is not None
-        assert child.stdout.readline().strip() == "LOCKED"
-    finally:
-        os.kill(child.pid, signal.SIGKILL)
-        child.wait(10)
-
-    warehouse = Warehouse(home)
-    with RedshiftDataEmulator(warehouse) as emulator:
-        assert warehouse.orphan_stopped is not None  # the killed stack's server, stopped afresh
-        client = client_for(emulator.endpoint_url)
-        started = time.monotonic()
-        batch = client.batch_execute_statement(
-            Sqls=["LOCK TABLE kept", "INSERT INTO kept VALUES (1)"], WorkgroupName=WG, Database="dev"
-        )["Id"]
-        assert wait(client, batch, timeout=20)["Status"] == "FINISHED"
-        assert time.monotonic() - started < 10
-    warehouse.stop()
+# -- what a killed stack leaves (the whole `local up` case: tests/e2e/test_restart.py) ---------
 
 
 def test_connections_of_a_dead_process_are_terminated_and_live_ones_kept(warehouse: Warehouse) -> None:
