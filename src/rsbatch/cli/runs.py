@@ -84,6 +84,8 @@ def start(
     else:
         click.echo(f"already started: {started.run} (name {name!r} exists; no second run)")
     click.echo(f"execution {started.execution_arn}")
+    if op.target.dashboard_url:
+        click.echo(f"dashboard {op.target.dashboard_url}")
 
 
 @main.command()
