@@ -66,8 +66,7 @@ class RoundInfo:
     CallbackStarted event)."""
 
     name: str  # wait-1, wait-b2-3 …
-    # The round's timeout: CallbackStartedDetails.Timeout where the history records it (AWS);
-    # the local SDK runner's history leaves it out, so there it is None.
+    # The round's timeout: the history's CallbackStartedDetails.Timeout (None if it has none).
     batch: int
     attempt: int
     number: int

@@ -76,7 +76,7 @@ THREE_STEPS = "examples/three_steps.sql"
 def test_run_on_a_terminal_shows_live_progress_then_the_report(local_up: Cli) -> None:
     child = pexpect.spawn(
         RSBATCH,
-        ["run", THREE_STEPS, "--interval", "0.5"],
+        ["run", THREE_STEPS, "--interval", "0.5", "--callback-timeout", "60"],
         env=local_up.env,
         cwd=str(ROOT),
         encoding="utf-8",
@@ -86,7 +86,7 @@ def test_run_on_a_terminal_shows_live_progress_then_the_report(local_up: Cli) ->
     transcript = io.StringIO()
     child.logfile_read = transcript
     child.expect(r"WAITING \d+s")  # the live panel: the run's state and elapsed time
-    child.expect(r"round 1 \(wait-1\)")
+    child.expect(r"round 1 \(wait-1\): \d+s of 1m00s")  # the round's timeout (the history's)
     child.expect(r"statement 2 of 3 started, \d+s")  # Redshift's progress, while pg_sleep runs
     child.expect(r"status\s+\S*SUCCEEDED")  # the same final report as without a terminal
     child.expect(r"durable ops\s+3")
@@ -104,9 +104,12 @@ def test_run_piped_writes_plain_timestamped_lines_and_json_keeps_stdout_pure(loc
     report = json.loads(result.stdout)  # stdout is the JSON document only
     assert report["status"] == "SUCCEEDED" and len(report["statements"]) == 3
     assert "\x1b" not in result.stderr  # no escape codes when nobody watches a terminal
-    progress = [line for line in result.stderr.splitlines() if "| round 1 (wait-1)" in line]
+    progress = [line for line in result.stderr.splitlines() if "| round 1 (wait-1): " in line]
     assert progress, result.stderr
-    assert all(re.match(r"\d\d:\d\d:\d\d rsbatch-\S+ WAITING \d+s \| ", line) for line in progress)
+    assert all(
+        re.match(r"\d\d:\d\d:\d\d rsbatch-\S+ WAITING \d+s \| round 1 \(wait-1\): \d+s of ", line)
+        for line in progress
+    )
     assert any("statement 2 of 3" in line for line in progress), result.stderr
 
 
