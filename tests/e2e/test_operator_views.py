@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import re
+import signal
 import subprocess
 from typing import Any
 
@@ -121,3 +122,30 @@ def test_show_watch_follows_a_started_run_to_its_end(local_up: Cli) -> None:
     assert re.search(r"WAITING \d+s \| round 1 \(wait-1\)", result.stderr), result.stderr
     assert "REDSHIFT (live)" in result.stdout and "SUCCEEDED" in result.stdout
     assert _ended(local_up, run)
+
+
+def _default_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
+def test_ctrl_c_stops_watching_and_leaves_the_run_alone(local_up: Cli) -> None:
+    run = local_up.json("start", "examples/sleep_ten.sql")["run"]
+    local_up.wait_for(lambda: bool(local_up.run_status(run)), timeout=10)
+    child = pexpect.spawn(
+        RSBATCH,
+        ["show", run, "--watch"],
+        env=local_up.env,
+        cwd=str(ROOT),
+        encoding="utf-8",
+        timeout=20,
+        # A test run in a background job inherits SIGINT ignored; a person's terminal does not.
+        preexec_fn=_default_sigint,
+    )
+    child.expect(r"WAITING \d+s")
+    child.expect(r"statement 1 of 1 started")
+    child.sendintr()
+    child.expect(f"stopped watching; run {run} goes on")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 130
+    assert local_up.run_status(run)["status"] == "WAITING"  # still sleeping its ten seconds, untouched
