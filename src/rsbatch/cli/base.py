@@ -262,3 +262,8 @@ def check_chain(files: tuple[str, ...]) -> None:
 
 def default_sql_root() -> Path:
     return Path(os.environ.get("RSBATCH_SQL_ROOT") or Path(__file__).resolve().parents[3] / "sql")
+
+
+def default_pipeline_root() -> Path:
+    """`pipelines/` of the checkout (as `default_sql_root`), or RSBATCH_PIPELINE_ROOT."""
+    return Path(os.environ.get("RSBATCH_PIPELINE_ROOT") or Path(__file__).resolve().parents[3] / "pipelines")
