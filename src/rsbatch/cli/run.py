@@ -90,6 +90,7 @@ def run(
     if local:
         import boto3
 
+        from rsbatch.local.restart import GONE
         from rsbatch.local.stack import LocalStack, StackOptions
         from rsbatch.local.warehouse import default_home
         from rsbatch.local_run import operator_for
@@ -97,6 +98,9 @@ def run(
         output.progress("starting the local stack (PostgreSQL, Data API, DynamoDB, durable runtime)")
         stack = LocalStack(StackOptions(home=default_home(), sql_root=sql_root, events=faults))
         with stack:
+            for note in stack.restart_notes:  # what a killed stack left behind and what was cleaned
+                if note != GONE:  # a run's own stack is always new: only the clean-up is news
+                    output.progress(note)
             op = operator_for(stack)
             names = run_names(located, s3=boto3.client("s3"), bucket=stack.env()["RSBATCH_SQL_BUCKET"])
             started = op.start(names, None, callback_timeout, options)
