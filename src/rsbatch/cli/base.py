@@ -109,6 +109,17 @@ events_option = click.option(
 )
 
 
+#: How often live progress asks Redshift (as the function) how the statement is doing.
+interval_option = click.option(
+    "--interval",
+    type=click.FloatRange(0.5, 300),
+    default=None,
+    metavar="S",
+    help="Seconds between refreshes of Redshift's progress (default 2 locally, 5 on AWS: "
+    "each is a describe run as the function).",
+)
+
+
 def parse_faults(spec: str) -> Faults:
     try:
         return Faults.parse(spec)
@@ -251,3 +262,8 @@ def check_chain(files: tuple[str, ...]) -> None:
 
 def default_sql_root() -> Path:
     return Path(os.environ.get("RSBATCH_SQL_ROOT") or Path(__file__).resolve().parents[3] / "sql")
+
+
+def default_pipeline_root() -> Path:
+    """`pipelines/` of the checkout (as `default_sql_root`), or RSBATCH_PIPELINE_ROOT."""
+    return Path(os.environ.get("RSBATCH_PIPELINE_ROOT") or Path(__file__).resolve().parents[3] / "pipelines")
