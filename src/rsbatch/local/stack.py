@@ -23,7 +23,6 @@ from rsbatch.local.durable_runtime import ACCOUNT_ID, REGION, DurableRuntime
 from rsbatch.local.dynamodb import DynamoDBServer
 from rsbatch.local.event_bus import EventBus
 from rsbatch.local.faults import CrashAfterSubmit, Faults, FaultyListener
-from rsbatch.local.invocation_processes import ProcessHandler, invocation_processes, refuse_in_processes
 from rsbatch.local.redshift_data import RedshiftDataEmulator, leftovers
 from rsbatch.local.s3_folder import S3FolderServer
 from rsbatch.local.template import load_template, runs_table_definition, status_rule_pattern
@@ -69,9 +68,6 @@ class StackOptions:
     #: Handler invocations the durable runtime runs at once (None: RSBATCH_LOCAL_INVOCATION_WORKERS
     #: or `durable_runtime.DEFAULT_INVOCATION_WORKERS`).
     invocation_workers: int | None = None
-    #: Worker processes that run the durable handler's invocations (None: the environment's
-    #: RSBATCH_LOCAL_INVOCATION_PROCESSES, else 0: in the stack's process; invocation_processes.py).
-    invocation_processes: int | None = None
 
 
 class LocalStack:
@@ -79,10 +75,6 @@ class LocalStack:
 
     def __init__(self, options: StackOptions) -> None:
         self.options = options
-        #: Checked before anything starts: a bad count or a fault the mode cannot apply is refused.
-        self.processes = invocation_processes(options.invocation_processes)
-        refuse_in_processes(options.events, self.processes)
-        self.invocations: ProcessHandler | None = None
         self.warehouse = Warehouse(options.home, url=options.postgres_url)
         self.redshift: RedshiftDataEmulator | None = None
         self.dynamodb: DynamoDBServer | None = None
@@ -138,17 +130,12 @@ class LocalStack:
         durable_fn.app.cold_start()
         status_listener.app.cold_start()
         handler: Handler = durable_fn.app.handler
-        if self.processes:
-            self.invocations = ProcessHandler(self.processes)
-            handler = self.invocations
         self.runtime = DurableRuntime(
             hooks.wrap_handler(handler) if hooks.wrap_handler else handler,
             execution_timeout_seconds=self.options.execution_timeout_seconds,
             invocation_workers=self.options.invocation_workers,
         )
         os.environ["AWS_ENDPOINT_URL_LAMBDA"] = self.runtime.endpoint_url
-        if self.invocations:
-            self.invocations.start(dict(os.environ), self.log_file)
         # The Lambda faults wrap what the stack hands out: the listener, the function's Data API adapter.
         services = durable_fn.app.services()
         self.submits = CrashAfterSubmit(services.redshift)
@@ -166,7 +153,6 @@ class LocalStack:
     def set_faults(self, faults: Faults) -> None:
         """Change every fault knob (events, Lambdas, warehouse) from now on: tests and rehearsals."""
         assert self.bus and self.listener and self.submits and self.redshift, "the stack is not started"
-        refuse_in_processes(faults, self.processes)
         self.bus.set_faults(faults)
         self.listener.set(faults)
         self.submits.set(faults)
@@ -179,9 +165,6 @@ class LocalStack:
         if self.runtime:
             with contextlib.suppress(Exception):
                 self.runtime.stop()
-        if self.invocations:
-            self.invocations.stop()
-            self.invocations = None
         if self.redshift:
             with contextlib.suppress(Exception):
                 self.redshift.stop()
