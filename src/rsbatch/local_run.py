@@ -54,6 +54,22 @@ def follow(operator: Operator, started: Started, timeout: float, quiet: bool = F
     return report
 
 
+def follow_pipeline(operator: Operator, started: Started, timeout: float) -> tuple[RunRecord, int, int]:
+    """Poll a pipeline run's execution until it ends: its registry item, durable operations, invocations."""
+    from rsbatch.report import durable_operations, invocations
+
+    deadline = time.monotonic() + timeout
+    while operator.execution(started.execution_arn)["Status"] not in TERMINAL_EXECUTION:
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"pipeline run {started.run} did not end within {timeout:.0f} s")
+        time.sleep(0.1)
+    record = operator.registry.get(started.run)
+    if record is None:
+        raise TimeoutError(f"pipeline run {started.run} left no registry item")
+    history = operator.history(started.execution_arn)
+    return record, durable_operations(history), invocations(history)
+
+
 def chain_records(operator: Operator, run: str) -> list[RunRecord]:
     """The registry items of a run's batches, in order (one for a single file)."""
     records: list[RunRecord] = []

@@ -22,8 +22,8 @@ from rsbatch.report import durable_operations
 from rsbatch_core.callbacks import CallbackSender, Delivery
 from rsbatch_core.classify import error_code
 from rsbatch_core.errors import BadInputError, RsbatchError
-from rsbatch_core.models import CallbackPayload, DecidedBy, RunRecord, RunStatus, StepStatus
-from rsbatch_core.registry import RunPage, RunRegistry
+from rsbatch_core.models import PIPELINE_ITEM, CallbackPayload, DecidedBy, RunRecord, RunStatus, StepStatus
+from rsbatch_core.registry import RUN_ITEM, RunPage, RunRegistry
 from rsbatch_core.runkey import run_key
 
 
@@ -303,10 +303,13 @@ class Operator:
         since: timedelta | None,
         limit: int = 50,
         token: str | None = None,
+        *,
+        pipelines: bool = False,
     ) -> RunPage:
-        """One page of runs, newest first: a Query of one registry index, never a Scan."""
+        """One page of runs (or pipeline runs), newest first: a Query of one registry index, never a Scan."""
         cutoff = datetime.now(UTC) - since if since else None
-        return self.registry.runs(status=status, since=cutoff, limit=limit, token=token)
+        kind = PIPELINE_ITEM if pipelines else RUN_ITEM
+        return self.registry.runs(status=status, since=cutoff, limit=limit, token=token, item_type=kind)
 
     def execution(self, arn: str) -> dict[str, Any]:
         response: dict[str, Any] = self.lambda_.get_durable_execution(DurableExecutionArn=arn)

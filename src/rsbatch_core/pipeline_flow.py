@@ -67,7 +67,7 @@ from rsbatch_core.pipeline_steps import (
     submit_step,
 )
 from rsbatch_core.plan import RunPlan
-from rsbatch_core.ports import Services
+from rsbatch_core.ports import Services, SqlStore
 from rsbatch_core.runkey import run_key
 from rsbatch_core.sqlfile import SqlBatch, check_preamble
 from rsbatch_core.steps import BatchContext, Resumption
@@ -158,21 +158,41 @@ def run_pipeline(event: Any, context: DurableContext, services: Services) -> dic
     )
 
 
+def check_pipeline(
+    pipeline: Pipeline,
+    values: dict[str, str],
+    sql: SqlStore,
+    *,
+    run_date: str = _PROBE_DATE,
+    run_id: str = "",
+) -> dict[str, tuple[list[SqlBatch], dict[str, str]]]:
+    """Every step's batches and the parameters they bind, checked: files load, no `:name` missing.
+
+    The CLI calls it before starting (exit 2, nothing submitted); the function again before `begin`.
+    """
+    out: dict[str, tuple[list[SqlBatch], dict[str, str]]] = {}
+    for name in pipeline.order():
+        spec = pipeline.step(name)
+        given = step_parameters(pipeline, spec, values, run_date=run_date, run_id=run_id or "rsbatch-probe")
+        batches = [sql.load(f) for f in spec.files]
+        used = set().union(*(placeholders(b.statements) for b in batches))
+        bound = {k: v for k, v in given.items() if k in used}  # the manifest checks unused ones
+        try:
+            check_parameters(batches, bound)
+        except BadInputError as exc:
+            raise BadInputError(f"steps.{name}: {exc}") from None
+        out[name] = (batches, bound)
+    return out
+
+
 def _steps(
     pipeline: Pipeline, request: PipelineRequest, services: Services, run: str, run_date: str
 ) -> dict[str, StepRun]:
     """Every step's batches, input and plan, checked (files, parameters, guards)."""
     out: dict[str, StepRun] = {}
-    for name in pipeline.order():
+    checked = check_pipeline(pipeline, request.parameter_values, services.sql, run_date=run_date, run_id=run)
+    for name, (batches, values) in checked.items():
         spec = pipeline.step(name)
-        values = step_parameters(pipeline, spec, request.parameter_values, run_date=run_date, run_id=run)
-        batches = [services.sql.load(f) for f in spec.files]
-        used = set().union(*(placeholders(b.statements) for b in batches))
-        values = {k: v for k, v in values.items() if k in used}  # the manifest checks unused ones
-        try:
-            check_parameters(batches, values)
-        except BadInputError as exc:
-            raise BadInputError(f"steps.{name}: {exc}") from None
         step_request = RunRequest(
             batches=list(spec.files) if len(spec.files) > 1 else None,
             sql_file=spec.files[0] if len(spec.files) == 1 else None,
@@ -437,3 +457,6 @@ class PipelineRun:
 def _batch_request(step: StepRun) -> RunRequest:
     """The single-run input of the step's current batch (one file of its chain)."""
     return step.request.model_copy(update={"sql_file": step.batches[step.batch - 1].name, "batches": None})
+
+
+__all__ = ["PipelineRun", "check_pipeline", "is_pipeline", "load_pipeline", "run_pipeline", "step_key"]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 import time
 from collections.abc import Iterator
@@ -11,7 +10,9 @@ from typing import Any
 
 import pytest
 import yaml
+from click.testing import CliRunner
 
+from rsbatch.cli import main as cli
 from rsbatch.local.faults import Faults
 from rsbatch.local.stack import LocalStack, StackOptions
 from rsbatch.local_run import operator_for
@@ -45,6 +46,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
     for step, seconds in SLEEPS.items():
         (sql_root / "pipe" / f"{step}.sql").write_text(f"SELECT pg_sleep({seconds});\n")
     (sql_root / "pipe" / "fail.sql").write_text("SELECT pg_sleep(0.3);\nSELECT 1 / 0;\n")
+    (sql_root / "pipe" / "param.sql").write_text("SELECT :region;\n")
     pipelines = home / "pipelines"
     pipelines.mkdir()
     failing = manifest("x")
@@ -54,18 +56,11 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
         "serial": manifest("serial", max_parallel=1),
         **{f"fails-{p}": {**failing, "name": f"fails-{p}", "on_failure": p} for p in POLICIES},
         "bad-file": {"name": "bad-file", "steps": {"a": {"file": "pipe/nope.sql"}}},
+        "needs-param": {"name": "needs-param", "steps": {"a": {"file": "pipe/param.sql"}}},
     }.items():
         (pipelines / f"{name}.yaml").write_text(yaml.safe_dump(body))
-    previous = os.environ.get("RSBATCH_PIPELINE_ROOT")
-    os.environ["RSBATCH_PIPELINE_ROOT"] = str(pipelines)
-    try:
-        with LocalStack(StackOptions(home=home, sql_root=sql_root)) as local_stack:
-            yield local_stack
-    finally:
-        if previous is None:
-            os.environ.pop("RSBATCH_PIPELINE_ROOT", None)
-        else:
-            os.environ["RSBATCH_PIPELINE_ROOT"] = previous
+    with LocalStack(StackOptions(home=home, sql_root=sql_root, pipeline_root=pipelines)) as local_stack:
+        yield local_stack
 
 
 POLICIES = ("stop", "finish-running", "continue-independent")
@@ -193,3 +188,20 @@ def test_bad_manifest_fails_before_anything_is_submitted(operator: Operator) -> 
     assert record.status is RunStatus.FAILED
     assert record.error is not None and "nope.sql" in record.error
     assert operator.registry.get(f"{started.run}.a") is None
+
+
+@pytest.mark.parametrize(("name", "says"), [("bad-file", "nope.sql"), ("needs-param", ":region")])
+def test_cli_refuses_a_bad_manifest_with_exit_2_and_submits_nothing(
+    operator: Operator, stack: LocalStack, name: str, says: str
+) -> None:
+    before = len(operator.runs(None, None, 1000, pipelines=True).records)
+    env = stack.env() | {
+        "RSBATCH_SQL_ROOT": str(stack.options.sql_root),
+        "RSBATCH_PIPELINE_ROOT": str(stack.options.pipeline_root),
+    }
+
+    result = CliRunner().invoke(cli, ["start", "--pipeline", name], env=env)
+
+    assert result.exit_code == 2, result.output
+    assert says in result.output
+    assert len(operator.runs(None, None, 1000, pipelines=True).records) == before

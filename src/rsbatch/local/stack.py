@@ -56,6 +56,7 @@ class StackHooks:
 class StackOptions:
     home: Path
     sql_root: Path = REPO_ROOT / "sql"
+    pipeline_root: Path = REPO_ROOT / "pipelines"
     template: Path = REPO_ROOT / "template.yaml"
     events: Faults = field(default_factory=Faults)
     hooks: StackHooks = field(default_factory=StackHooks)
@@ -200,6 +201,7 @@ class LocalStack:
             "RSBATCH_WORKGROUP": WORKGROUP,
             "RSBATCH_DATABASE": "dev",
             "RSBATCH_SQL_ROOT": str(self.options.sql_root),
+            "RSBATCH_PIPELINE_ROOT": str(self.options.pipeline_root),
             "RSBATCH_CALLBACK_TIMEOUT_SECONDS": str(self.options.callback_timeout_seconds),
             "RSBATCH_EXECUTION_TIMEOUT_SECONDS": str(self.options.execution_timeout_seconds),
             "RSBATCH_SQL_BUCKET": SQL_BUCKET,
