@@ -127,7 +127,7 @@ def test_continue_independent_keeps_going_but_never_starts_a_failed_steps_downst
     result = runner.wait_for_result(arn, timeout=30)
 
     assert result.status.value == "FAILED"
-    assert "step(s) a failed" in (result.error.message if result.error else "")
+    assert result.error is not None and "step(s) a failed" in (result.error.message or "")
     pipeline = registry.get(run)
     assert pipeline is not None
     states = {n: s.state for n, s in pipeline.step_states().items()}
