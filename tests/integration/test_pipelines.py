@@ -57,6 +57,10 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
         **{f"fails-{p}": {**failing, "name": f"fails-{p}", "on_failure": p} for p in POLICIES},
         "bad-file": {"name": "bad-file", "steps": {"a": {"file": "pipe/nope.sql"}}},
         "needs-param": {"name": "needs-param", "steps": {"a": {"file": "pipe/param.sql"}}},
+        "long": {
+            "name": "long",
+            "steps": {"x": {"file": "examples/sleep.sql"}, "y": {"file": "examples/sleep.sql"}},
+        },
     }.items():
         (pipelines / f"{name}.yaml").write_text(yaml.safe_dump(body))
     with LocalStack(StackOptions(home=home, sql_root=sql_root, pipeline_root=pipelines)) as local_stack:
@@ -205,3 +209,35 @@ def test_cli_refuses_a_bad_manifest_with_exit_2_and_submits_nothing(
     assert result.exit_code == 2, result.output
     assert says in result.output
     assert len(operator.runs(None, None, 1000, pipelines=True).records) == before
+
+
+def running_steps(operator: Operator, run: str, count: int, timeout: float = 15) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        record = operator.registry.get(run)
+        if record and sum(s.state is StepStatus.RUNNING for s in record.step_states().values()) == count:
+            return
+        time.sleep(0.05)
+    raise TimeoutError(run)
+
+
+@pytest.mark.parametrize("how", ["fail", "cancel"])
+def test_fail_and_cancel_act_on_every_running_step(operator: Operator, how: str) -> None:
+    started = operator.start_pipeline("long")
+    running_steps(operator, started.run, 2)
+
+    if how == "fail":
+        operator.fail(started.run, "source data late", "OperatorFailed", False)
+    else:
+        operator.cancel(started.run)
+    record = wait_end(operator, started)
+
+    assert record.status is RunStatus.FAILED
+    got = states(record)
+    if how == "fail":  # a person's verdict: every running step cancelled
+        assert got == {"x": StepStatus.CANCELLED, "y": StepStatus.CANCELLED}
+        assert record.error is not None and "source data late" in record.error
+    else:  # both statements cancelled: the first end seen fails, on_failure stop cancels the other
+        assert set(got.values()) <= {StepStatus.FAILED, StepStatus.CANCELLED}
+        assert StepStatus.FAILED in got.values()
+        assert record.error is not None and "aborted" in record.error
