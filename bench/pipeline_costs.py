@@ -65,21 +65,15 @@ def _write(home: Path) -> tuple[Path, Path]:
     steps: dict[str, Any] = {}
     for step, (seconds, after) in GRAPH.items():
         (sql_root / "bench" / f"{step}.sql").write_text(f"SELECT pg_sleep({seconds});\n")
-        steps[step] = {"file": f"bench/{step}.sql", "after": after}
+        steps[step] = {"sql": f"bench/{step}.sql", "after": after}
     pipelines.mkdir()
-    body = {"name": "bench10", "max_parallel": 10, "steps": steps}
+    body = {"max_parallel": 10, "steps": steps}
     (pipelines / "bench10.yaml").write_text(yaml.safe_dump(body, sort_keys=False))
     return sql_root, pipelines
 
 
 def measure(replicas: int = 2) -> dict[str, Any]:
     """Boot a local stack, run the pipeline `replicas` times; the median run's figures."""
-    try:
-        import rsbatch_core.pipeline  # noqa: F401
-    except ImportError:  # THROWAWAY: the manifest model lands with branch pipeline-manifest
-        from tests.pipeline_stub import install
-
-        install()
     from rsbatch.local.stack import LocalStack, StackOptions
     from rsbatch.local_run import follow_pipeline, operator_for
     from rsbatch_core.models import RunSummary

@@ -120,7 +120,7 @@ def run_pipeline(event: Any, context: DurableContext, services: Services) -> dic
     try:  # everything is checked before anything is submitted
         request = PipelineRequest.parse(event)
         pipeline = load_pipeline(
-            settings.pipeline_root,  # type: ignore[attr-defined]  # TEMP until pipeline-manifest merges
+            settings.pipeline_root,
             request.pipeline,
             sql_root=settings.sql_root,
         )
@@ -173,7 +173,7 @@ def check_pipeline(
     out: dict[str, tuple[list[SqlBatch], dict[str, str]]] = {}
     for name in pipeline.order():
         spec = pipeline.step(name)
-        given = step_parameters(pipeline, spec, values, run_date=run_date, run_id=run_id or "rsbatch-probe")
+        given = step_parameters(pipeline, name, values, run_date=run_date, run_id=run_id or "rsbatch-probe")
         batches = [sql.load(f) for f in spec.files]
         used = set().union(*(placeholders(b.statements) for b in batches))
         bound = {k: v for k, v in given.items() if k in used}  # the manifest checks unused ones

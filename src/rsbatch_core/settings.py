@@ -31,6 +31,14 @@ def _default_sql_root() -> Path:
     return Path.cwd() / "sql"
 
 
+def _default_pipeline_root() -> Path:
+    """The `pipelines/` folder bundled next to `sql/` on Lambda (rsbatch_core.pipeline)."""
+    task_root = os.environ.get("LAMBDA_TASK_ROOT")
+    if task_root:
+        return Path(task_root) / "pipelines"
+    return Path.cwd() / "pipelines"
+
+
 class RedshiftTarget(BaseModel):
     """Where the batch runs: a workgroup or a cluster, with IAM, a DbUser or a secret."""
 
@@ -71,6 +79,7 @@ class Settings(BaseModel):
 
     table: str = Field(min_length=3, max_length=255)
     sql_root: Path = Field(default_factory=_default_sql_root)
+    pipeline_root: Path = Field(default_factory=_default_pipeline_root)
     callback_timeout_seconds: int = Field(default=900, ge=1, le=86_400)
     #: Rounds of waiting double the callback timeout up to this cap.
     max_callback_timeout_seconds: int = Field(default=4 * 3600, ge=1, le=86_400)
@@ -160,6 +169,7 @@ def target_from_env(env: Mapping[str, str]) -> RedshiftTarget:
 ENV_NAMES = {
     "table": "RSBATCH_TABLE",
     "sql_root": "RSBATCH_SQL_ROOT",
+    "pipeline_root": "RSBATCH_PIPELINE_ROOT",
     "callback_timeout_seconds": "RSBATCH_CALLBACK_TIMEOUT_SECONDS",
     "max_callback_timeout_seconds": "RSBATCH_MAX_CALLBACK_TIMEOUT_SECONDS",
     "max_wait_seconds": "RSBATCH_MAX_WAIT_SECONDS",

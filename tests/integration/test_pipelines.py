@@ -19,9 +19,6 @@ from rsbatch.local_run import operator_for
 from rsbatch.operations import Operator, Started
 from rsbatch.report import durable_operations, invocations
 from rsbatch_core.models import RunRecord, RunStatus, RunSummary, StepStatus
-from tests.pipeline_stub import install
-
-install()  # THROWAWAY until pipeline-manifest merges
 
 ROOT = Path(__file__).resolve().parents[2]
 SLEEPS = {"a": 0.3, "b": 1.5, "c": 1.5, "d": 0.3}
@@ -29,10 +26,10 @@ SLEEPS = {"a": 0.3, "b": 1.5, "c": 1.5, "d": 0.3}
 
 def manifest(name: str, **top: Any) -> dict[str, Any]:
     steps = {
-        "a": {"file": "pipe/a.sql"},
-        "b": {"file": "pipe/b.sql", "after": ["a"]},
-        "c": {"file": "pipe/c.sql", "after": ["a"]},
-        "d": {"file": "pipe/d.sql", "after": ["b", "c"]},
+        "a": {"sql": "pipe/a.sql"},
+        "b": {"sql": "pipe/b.sql", "after": ["a"]},
+        "c": {"sql": "pipe/c.sql", "after": ["a"]},
+        "d": {"sql": "pipe/d.sql", "after": ["b", "c"]},
     }
     return {"name": name, "steps": steps, **top}
 
@@ -50,16 +47,16 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
     pipelines = home / "pipelines"
     pipelines.mkdir()
     failing = manifest("x")
-    failing["steps"]["b"]["file"] = "pipe/fail.sql"
+    failing["steps"]["b"]["sql"] = "pipe/fail.sql"
     for name, body in {
         "diamond": manifest("diamond", max_parallel=4),
         "serial": manifest("serial", max_parallel=1),
         **{f"fails-{p}": {**failing, "name": f"fails-{p}", "on_failure": p} for p in POLICIES},
-        "bad-file": {"name": "bad-file", "steps": {"a": {"file": "pipe/nope.sql"}}},
-        "needs-param": {"name": "needs-param", "steps": {"a": {"file": "pipe/param.sql"}}},
+        "bad-file": {"name": "bad-file", "steps": {"a": {"sql": "pipe/nope.sql"}}},
+        "needs-param": {"name": "needs-param", "steps": {"a": {"sql": "pipe/param.sql"}}},
         "long": {
             "name": "long",
-            "steps": {"x": {"file": "examples/sleep.sql"}, "y": {"file": "examples/sleep.sql"}},
+            "steps": {"x": {"sql": "examples/sleep.sql"}, "y": {"sql": "examples/sleep.sql"}},
         },
     }.items():
         (pipelines / f"{name}.yaml").write_text(yaml.safe_dump(body))

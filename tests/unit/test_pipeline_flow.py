@@ -15,17 +15,13 @@ from aws_durable_execution_sdk_python import DurableContext, durable_execution
 from aws_durable_execution_sdk_python_testing import DurableFunctionTestRunner
 
 from rsbatch_core.models import RunRecord, StepStatus
+from rsbatch_core.pipeline_flow import run_pipeline
 from rsbatch_core.ports import Services
 from rsbatch_core.registry import RunRegistry
 from rsbatch_core.runkey import run_key
 from rsbatch_core.settings import Settings
 from rsbatch_core.sqlsource import SqlSource
-from tests.pipeline_stub import install
 from tests.unit.fakes import FakeRedshift
-
-install()  # THROWAWAY until pipeline-manifest merges
-
-from rsbatch_core.pipeline_flow import run_pipeline  # noqa: E402
 
 SLEEP = "examples/sleep_one.sql"
 
@@ -38,7 +34,7 @@ def fake() -> FakeRedshift:
 @pytest.fixture
 def pipelines(tmp_path: Path) -> Path:
     def write(name: str, steps: dict[str, list[str]], **top: Any) -> None:
-        body = {"name": name, "steps": {s: {"file": SLEEP, "after": a} for s, a in steps.items()}, **top}
+        body = {"name": name, "steps": {s: {"sql": SLEEP, "after": a} for s, a in steps.items()}, **top}
         (tmp_path / f"{name}.yaml").write_text(yaml.safe_dump(body))
 
     write("fork", {"a": [], "b": [], "c": ["a"]})

@@ -3,7 +3,7 @@
 One module per group of commands; importing them registers their commands on `main`.
 """
 
-from rsbatch.cli import act, local, logs, run, runs, sql
+from rsbatch.cli import act, local, logs, pipeline, run, runs, sql
 from rsbatch.cli.base import main
 
-__all__ = ["act", "local", "logs", "main", "run", "runs", "sql"]
+__all__ = ["act", "local", "logs", "main", "pipeline", "run", "runs", "sql"]
