@@ -10,7 +10,7 @@ import re
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -309,7 +309,12 @@ class Operator:
         """One page of runs (or pipeline runs), newest first: a Query of one registry index, never a Scan."""
         cutoff = datetime.now(UTC) - since if since else None
         kind = PIPELINE_ITEM if pipelines else RUN_ITEM
-        return self.registry.runs(status=status, since=cutoff, limit=limit, token=token, item_type=kind)
+        page = self.registry.runs(status=status, since=cutoff, limit=limit, token=token, item_type=kind)
+        if not pipelines:
+            return page
+        # The listing indexes do not project the steps map: one GetItem per pipeline of the page.
+        full = [self.registry.get(r.run_key) or r for r in page.records]
+        return replace(page, records=full)
 
     def execution(self, arn: str) -> dict[str, Any]:
         response: dict[str, Any] = self.lambda_.get_durable_execution(DurableExecutionArn=arn)

@@ -57,7 +57,7 @@ from rsbatch_core.models import (
 )
 from rsbatch_core.observability import bind_run
 from rsbatch_core.parameters import check_parameters, for_batch, placeholders
-from rsbatch_core.pipeline import Pipeline, StepSpec, load_pipeline, step_parameters
+from rsbatch_core.pipeline import Pipeline, StepSpec, load_pipeline, run_parameters, step_parameters
 from rsbatch_core.pipeline_steps import (
     arm_round,
     begin_pipeline,
@@ -141,7 +141,7 @@ def run_pipeline(event: Any, context: DurableContext, services: Services) -> dic
         raise
     info = PipelineInfo(
         name=pipeline.name,
-        parameters=request.parameter_values,
+        parameters=run_parameters(pipeline, request.parameter_values),  # defaults included
         run_date=_PROBE_DATE,
         graph={name: list(pipeline.step(name).after) for name in pipeline.order()},
         skip_steps=list(request.skip_steps),

@@ -159,6 +159,15 @@ def test_redrive_reruns_b_and_d_only(operator: Operator, stack: LocalStack) -> N
     assert info is not None and info.redrive_of == first.run
     original = operator.registry.get(first.run)
     assert original is not None and original.redriven_by == again.run
+    # `show` draws both runs' DAGs with the links; `runs --pipelines` lists them with their steps
+    shown = CliRunner().invoke(cli, ["show", first.run], env=stack.env())
+    assert shown.exit_code == 0, shown.output
+    assert f"redriven by  {again.run}" in shown.output
+    assert "✗ FAILED" in shown.output and "- NOT_STARTED" in shown.output
+    shown = CliRunner().invoke(cli, ["show", again.run], env=stack.env())
+    assert f"redrive of   {first.run}" in shown.output and "↷ SKIPPED" in shown.output
+    listed = CliRunner().invoke(cli, ["runs", "--pipelines"], env=stack.env())
+    assert listed.exit_code == 0 and again.run in listed.output and "a↷ b✓ c↷ d✓" in listed.output
 
 
 def test_dropped_events_still_complete_through_the_fallback(operator: Operator, stack: LocalStack) -> None:

@@ -14,7 +14,7 @@ import yaml
 from aws_durable_execution_sdk_python import DurableContext, durable_execution
 from aws_durable_execution_sdk_python_testing import DurableFunctionTestRunner
 
-from rsbatch_core.models import RunRecord, StepStatus
+from rsbatch_core.models import PipelineRequest, RunRecord, StepStatus
 from rsbatch_core.pipeline_flow import run_pipeline
 from rsbatch_core.ports import Services
 from rsbatch_core.registry import RunRegistry
@@ -158,3 +158,20 @@ def test_an_unknown_pipeline_is_refused_before_anything_is_submitted(
     assert fake.submits == 0
     refused = registry.get(run_key(arn))
     assert refused is not None and refused.is_pipeline and refused.status.value == "FAILED"
+
+
+@pytest.mark.parametrize(
+    ("event", "run_date"),
+    [
+        ({"run_date": "2026-03-01"}, "2026-03-01"),
+        ({"scheduled_time": "2026-03-01T23:30:00Z", "timezone": "Europe/Paris"}, "2026-03-02"),
+        ({"scheduled_time": "2026-03-01T23:30:00Z"}, "2026-03-01"),
+    ],
+)
+def test_run_date_is_the_scheduled_instants_date_in_the_schedules_zone(
+    event: dict[str, Any], run_date: str
+) -> None:
+    from datetime import UTC, datetime
+
+    request = PipelineRequest.parse({"pipeline": "x", **event})
+    assert request.resolved_run_date(datetime(2030, 1, 1, tzinfo=UTC)) == run_date
