@@ -49,6 +49,10 @@ from rsbatch_core.runkey import run_key as run_key_of
 #: The `item_type` of a run; the listing indexes are partitioned by it.
 RUN_ITEM = "run"
 
+#: Fields of an item the listing indexes do not copy: a run's summary (up to 64 KB of rows) and
+#: what only a pipeline item has (its graph and steps); `runs --pipelines` reads those items whole.
+UNLISTED_FIELDS = frozenset({"summary", "item_type", "pipeline", "steps", "redriven_by"})
+
 #: Index names (template.yaml, RunsTable.GlobalSecondaryIndexes).
 BY_STARTED = "by-started"
 WAITING = "waiting"
