@@ -87,7 +87,11 @@ def step_key(run: str, step: str, batch: int = 1) -> str:
 
 
 def op_name(kind: str, step: str, batch: int = 1, attempt: int = 1) -> str:
-    """`submit@stage`, `finish@stage-b2`, `submit@mart-a2`: one spelling, the same on replay."""
+    """`submit@stage`, `finish@stage-b2`, `submit@mart-a2`: one spelling, the same on replay.
+
+    botocore's Lambda model: an OperationName is 1-256 printable ASCII characters (`[\\x20-\\x7E]+`);
+    a step name is at most 40 of `[a-z0-9_-]` (rsbatch_core.pipeline), so these always fit.
+    """
     name = f"{kind}@{step}"
     if batch > 1:
         name += f"-b{batch}"
