@@ -31,8 +31,11 @@ lint: setup
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
-validate-template:
+# template.yaml, then the template `make build` deploys: + the schedules of pipelines/*.yaml.
+validate-template: setup
 	tools/validate-template.sh
+	$(BIN)/python -m rsbatch.build_schedules --out .rsbatch/validate/template.yaml
+	tools/validate-template.sh .rsbatch/validate/template.yaml
 
 bench: setup
 	$(BIN)/python -m bench

@@ -12,6 +12,10 @@ Measures, on a fresh embedded PostgreSQL in a temporary home:
 - peak memory of this process plus every postgres process, sampled from /proc: RSS (counts
   shared buffers once per process, so it overstates) and PSS (shared pages split fairly).
 
+- the memory five 200k-row results add to the emulator's process (RSS, each budget in a
+  fresh process): without a result budget, and within the default one
+  (``RSBATCH_LOCAL_RESULT_MEMORY_MB``, 128), where the oldest results are dropped;
+
 - the Redshift → PostgreSQL shim's own time per statement (``to_postgres``, no server) on the
   repository's SQL (``sql/``) and the shim's rule examples, p50/p99.
 
@@ -171,6 +175,69 @@ def shim_latency(rounds: int = 20) -> list[tuple[str, str, str]]:
     ]
 
 
+RESULT_ROWS = 200_000
+RESULTS = 5
+RESULT_SQL = (
+    "SELECT g AS id, 'customer ' || g AS name, now() - g * interval '1 minute' AS seen, g * 1.5 AS amount"
+    f" FROM generate_series(1, {RESULT_ROWS}) AS g"
+)
+
+
+def _rss_mb() -> float:
+    return _proc_kb(os.getpid(), "status", "VmRSS:") / 1024
+
+
+def result_memory_child(home: str, budget_mb: int) -> dict[str, float]:
+    """In a fresh process: RSS before and after RESULTS results of RESULT_ROWS rows are kept."""
+    import gc
+    import json
+
+    warehouse = Warehouse(Path(home))
+    warehouse.start()
+    try:
+        with RedshiftDataEmulator(warehouse, result_memory_bytes=budget_mb * 1024 * 1024) as emulator:
+            client = _client(emulator.endpoint_url, 4)
+            _submit_and_wait(client, "SELECT 1")
+            gc.collect()
+            before = _rss_mb()
+            for _ in range(RESULTS):
+                _submit_and_wait(client, RESULT_SQL)
+            gc.collect()
+            out = {"before": before, "after": _rss_mb(), "kept_estimate": emulator.result_bytes / 2**20}
+    finally:
+        warehouse.stop()
+    print(json.dumps(out))
+    return out
+
+
+def result_memory(home: str) -> list[tuple[str, str, str]]:
+    """Growth of the emulator's process with five 200k-row results, unbounded vs the default budget."""
+    import json
+    import subprocess
+    import sys
+
+    from rsbatch.local.redshift_data.emulator import DEFAULT_RESULT_MEMORY_MB
+
+    rows = []
+    for label, budget in (
+        ("no budget", 1 << 20),
+        (f"budget {DEFAULT_RESULT_MEMORY_MB} MB", DEFAULT_RESULT_MEMORY_MB),
+    ):
+        code = (
+            f"from bench.emulator_bench import result_memory_child; result_memory_child({home!r}, {budget})"
+        )
+        done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+        m = json.loads(done.stdout.strip().splitlines()[-1])
+        rows.append(
+            (
+                f"{RESULTS} x {RESULT_ROWS // 1000}k-row results, {label}",
+                f"+{m['after'] - m['before']:.0f} MB",
+                f"RSS {m['before']:.0f} → {m['after']:.0f} MB; kept (estimate) {m['kept_estimate']:.0f} MB",
+            )
+        )
+    return rows
+
+
 def run(latency_runs: int, concurrency: int, throughput_statements: int) -> list[tuple[str, str, str]]:
     rows: list[tuple[str, str, str]] = shim_latency()
     with tempfile.TemporaryDirectory(prefix="rsbatch-bench-") as home:
@@ -243,6 +310,7 @@ def run(latency_runs: int, concurrency: int, throughput_statements: int) -> list
             )
         finally:
             warehouse.stop()
+        rows += result_memory(home)
     return rows
 
 

@@ -4,13 +4,18 @@
 #   build/layer/python/     runtime dependencies (pyproject.toml [project]
 #                           dependencies, exact pins) as manylinux wheels for the
 #                           Lambda runtime's CPython, plus the rsbatch_core package
-#   build/durable_fn/       durable_fn/app.py + sql/ (without sql/local/)
+#   build/durable_fn/       durable_fn/app.py + sql/ (without sql/local/) + pipelines/
+#   build/template.yaml     template.yaml + one EventBridge Scheduler schedule per
+#                           enabled `schedule` of every pipelines/*.yaml (made by
+#                           rsbatch.build_schedules, which validates every manifest
+#                           first); what tools/deploy.sh deploys
 #   build/status_listener/  status_listener/app.py
 #   build/build-info.json   what was built (arch, python, distributions, sizes);
 #                           not deployed; tools/deploy.sh reads the arch from it
 #
-# template.yaml points CodeUri/ContentUri at these folders, so `sam deploy`
-# uploads them as they are (no `sam build`). Wheels come from pip's index with
+# template.yaml points CodeUri/ContentUri at these folders (build/template.yaml
+# at the same folders, relative to itself), so `sam deploy` uploads them as they
+# are (no `sam build`). Wheels come from pip's index with
 # --only-binary=:all:, so nothing is compiled and the host's Python version and
 # OS do not matter; a dependency without a wheel for the target fails the build
 # by name. The target Python is read from template.yaml (Runtime: pythonX.Y) and
@@ -172,6 +177,18 @@ cp -R src/rsbatch_core "$LAYER/rsbatch_core"
 cp durable_fn/app.py "$OUT/durable_fn/app.py"
 cp -R sql "$OUT/durable_fn/sql"
 rm -rf "$OUT/durable_fn/sql/local" # the local demo schema and data: never deployed
+mkdir -p "$OUT/durable_fn/pipelines"
+if [[ -d pipelines ]]; then
+    find pipelines -maxdepth 1 -type f -name '*.yaml' -exec cp {} "$OUT/durable_fn/pipelines/" \;
+fi
+
+# -- the deployable template: template.yaml + the manifests' schedules -----------
+# rsbatch.build_schedules needs pydantic and PyYAML (the [project] dependencies) in $PY.
+PYTHONPATH="$ROOT/src${PYTHONPATH:+:$PYTHONPATH}" "$PY" -c 'import pydantic, yaml' 2>/dev/null \
+    || die "'$PY' lacks pydantic/PyYAML, which the schedules generator needs: use make build (the project's .venv)"
+PYTHONPATH="$ROOT/src${PYTHONPATH:+:$PYTHONPATH}" "$PY" -m rsbatch.build_schedules \
+    --template template.yaml --pipelines pipelines --sql sql --out "$OUT/template.yaml" \
+    || die "the pipeline manifests do not validate (above): nothing was built"
 cp status_listener/app.py "$OUT/status_listener/app.py"
 
 # -- tidy -----------------------------------------------------------------------
@@ -250,9 +267,10 @@ def shown(p: Path) -> str:
     return (str(p.relative_to(root)) if p.is_relative_to(root) else str(p)) + "/"
 
 nsql = sum(1 for _ in (out / "durable_fn" / "sql").rglob("*.sql"))
+npipe = sum(1 for _ in (out / "durable_fn" / "pipelines").glob("*.yaml"))
 notes = {
     "layer": f"{len(dists)} distributions + rsbatch_core, cp{pyver.replace('.', '')}/{platform}",
-    "durable_fn": f"app.py + {nsql} SQL files",
+    "durable_fn": f"app.py + {nsql} SQL files + {npipe} pipeline(s)",
     "status_listener": "app.py",
 }
 def human(n: int) -> str:

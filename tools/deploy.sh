@@ -5,7 +5,8 @@
 #      creates the tool venv .tools/venv that provides `sam` (aws-sam-cli stays
 #      out of the project's .venv, whose boto3 pin it would fight).
 #   2. tools/build.sh for the stack's architecture (build/, no Docker).
-#   3. sam deploy --template-file template.yaml: the CodeUri/ContentUri folders
+#   3. sam deploy --template-file build/template.yaml (template.yaml plus the
+#      pipelines' schedules, written by step 2): the CodeUri/ContentUri folders
 #      under build/ are zipped and uploaded as they are, so there is no
 #      `sam build` step. The first time (the config names no Redshift workgroup
 #      or cluster yet), or with --guided, SAM asks for every parameter and saves
@@ -138,12 +139,17 @@ elif [[ -n "$CONFIG_ARCH" && "$CONFIG_ARCH" != "$ARCH" ]]; then
     log "--arch $ARCH replaces Architecture=$CONFIG_ARCH from $CONFIG_FILE for this deploy"
 fi
 
-# 2. build
+# 2. build (and check the template it generated: template.yaml + the pipelines' schedules)
 tools/build.sh --arch "$ARCH"
+if ((VALIDATE)); then
+    log "validating build/template.yaml (template.yaml + the pipelines' schedules)"
+    tools/validate-template.sh build/template.yaml
+fi
 
 # 3. deploy
 export SAM_CLI_TELEMETRY="${SAM_CLI_TELEMETRY:-0}"
-CMD=("$SAM" deploy --template-file template.yaml --config-file "$CONFIG_FILE" --config-env "$CONFIG_ENV")
+[[ -f build/template.yaml ]] || die "tools/build.sh wrote no build/template.yaml"
+CMD=("$SAM" deploy --template-file build/template.yaml --config-file "$CONFIG_FILE" --config-env "$CONFIG_ENV")
 if ((GUIDED)); then
     CMD+=(--guided)
     log "answer the prompts: RedshiftWorkgroupName (Serverless) OR RedshiftClusterIdentifier (provisioned),"

@@ -511,3 +511,20 @@ def scheduled_run_date(
             raise BadInputError(f"scheduled_time {scheduled_time!r} has no time zone")
         return moment.astimezone(ZoneInfo(timezone)).date().isoformat()
     return (today or datetime.now(ZoneInfo("UTC")).date()).isoformat()
+
+
+#: Scheduler's context attribute, replaced by the invocation's scheduled time (EventBridge Scheduler
+#: User Guide, "Adding context attributes": `<aws.scheduler.scheduled-time>`, e.g. 2022-03-22T18:59:43Z).
+SCHEDULED_TIME = "<aws.scheduler.scheduled-time>"
+
+
+def schedule_input(pipeline: Pipeline, schedule: ScheduleSpec) -> dict[str, Any]:
+    """The durable function's input for a scheduled run (the schedule's Target Input):
+    ``{"pipeline", "parameters", "scheduled_time", "timezone"}``; `:run_date` comes from
+    `scheduled_run_date(scheduled_time, timezone)`."""
+    return {
+        "pipeline": pipeline.name,
+        "parameters": dict(schedule.parameters),
+        "scheduled_time": SCHEDULED_TIME,
+        "timezone": schedule.timezone,
+    }

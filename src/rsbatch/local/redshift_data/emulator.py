@@ -11,6 +11,7 @@ the backend). Its public attributes are the :class:`~.settings.Settings` the par
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from types import TracebackType
 from typing import Any
@@ -26,6 +27,7 @@ from rsbatch.local.redshift_data.exceptions import (
     throttling,
 )
 from rsbatch.local.redshift_data.injected import InjectedFaults
+from rsbatch.local.redshift_data.leftovers import Leftover, terminate_leftovers
 from rsbatch.local.redshift_data.models import ABORTED, RETENTION_SECONDS
 from rsbatch.local.redshift_data.parsing import principal, read_envelope
 from rsbatch.local.redshift_data.runner import Runner
@@ -33,10 +35,25 @@ from rsbatch.local.redshift_data.server import HttpServer
 from rsbatch.local.redshift_data.sessions import Sessions
 from rsbatch.local.redshift_data.store import StatementStore
 from rsbatch.local.warehouse import Warehouse
+from rsbatch_core.errors import BadInputError
 
 log = logging.getLogger(__name__)
 
 _SUBMITS = frozenset({"ExecuteStatement", "BatchExecuteStatement"})
+RESULT_MEMORY_ENV = "RSBATCH_LOCAL_RESULT_MEMORY_MB"
+DEFAULT_RESULT_MEMORY_MB = 128
+
+
+def default_result_memory_bytes() -> int:
+    """``$RSBATCH_LOCAL_RESULT_MEMORY_MB`` (default 128) in bytes: the emulator's result budget."""
+    raw = os.environ.get(RESULT_MEMORY_ENV, "")
+    try:
+        megabytes = int(raw) if raw else DEFAULT_RESULT_MEMORY_MB
+    except ValueError:
+        raise BadInputError(f"{RESULT_MEMORY_ENV} must be a whole number of megabytes, got {raw!r}") from None
+    if megabytes < 1:
+        raise BadInputError(f"{RESULT_MEMORY_ENV} must be at least 1, got {megabytes}")
+    return megabytes * 1024 * 1024
 
 
 class RedshiftDataEmulator:
@@ -55,6 +72,7 @@ class RedshiftDataEmulator:
         result_page_rows: int = 1000,
         max_active_statements: int = 500,
         max_idle_connections: int = 16,
+        result_memory_bytes: int | None = None,
         seed: int | None = None,
     ) -> None:
         self.warehouse = warehouse
@@ -69,6 +87,11 @@ class RedshiftDataEmulator:
         self.max_idle_connections = max_idle_connections
         #: How long an ended statement is kept (the service: 24 h); tests shorten it to expire one.
         self.retention_seconds: float = RETENTION_SECONDS
+        #: The result rows kept over all ended statements (an estimate of their memory); past it
+        #: the oldest ended results are dropped and reading one is AWS's "has expired" error.
+        self.result_memory_bytes: int = (
+            result_memory_bytes if result_memory_bytes is not None else default_result_memory_bytes()
+        )
         self._max_active_default = max_active_statements
         self._faults = InjectedFaults(seed)  # the dice: ``seed`` makes the rolls repeatable
         cond = threading.Condition()  # one lock (re-entrant) for all statement and session state
@@ -81,6 +104,8 @@ class RedshiftDataEmulator:
         self._backend = Backend(cond, self._store, self._sessions, self._runner, self)
         self._lifecycle = threading.Lock()
         self._server: HttpServer | None = None
+        #: What :meth:`start` found and terminated of a dead stack's connections (for ``local up``).
+        self.leftovers: list[Leftover] = []
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -90,6 +115,7 @@ class RedshiftDataEmulator:
             if self._server is not None:
                 return
             self.warehouse.start()
+            self.leftovers = terminate_leftovers(self.warehouse.dsn())
             self._backend.resume()
             self._runner.start(self.max_workers, self.max_idle_connections)
             self._server = HttpServer(self.host, self.port, self.handle)
@@ -165,6 +191,11 @@ class RedshiftDataEmulator:
         self._faults.set(faults)
         limit = faults.active_limit
         self.max_active_statements = self._max_active_default if limit is None else limit
+
+    @property
+    def result_bytes(self) -> int:
+        """The memory the kept result rows hold now (the estimate the budget counts)."""
+        return self._store.result_bytes
 
     @property
     def peak_active(self) -> int:

@@ -66,6 +66,16 @@ def no_result(result_id: str) -> ApiError:
     )
 
 
+def result_expired(expired_at: float) -> ApiError:
+    """A result the service no longer keeps. The code and wording are the service's, as a
+    caller saw them (pulumi/pulumi-aws#2055: "ValidationException: Could not retrieve the
+    query result as it has expired after 1658071606."); ValidationException is one of the
+    errors botocore's model lists for GetStatementResult(V2)."""
+    return ApiError(
+        VALIDATION, f"Could not retrieve the query result as it has expired after {int(expired_at)}."
+    )
+
+
 def wrong_result_format(result_id: str, stored: str) -> ApiError:
     """GetStatementResult of a CSV statement, or GetStatementResultV2 of a JSON one.
 

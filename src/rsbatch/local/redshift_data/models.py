@@ -57,6 +57,8 @@ class Sub:
     has_result_set: bool = False
     columns: list[dict[str, Any]] = field(default_factory=list)
     rows: list[tuple[Any, ...]] = field(default_factory=list)
+    result_bytes: int = 0  # an estimate of the memory ``rows`` holds (the emulator's result budget)
+    evicted_at: float | None = None  # when its rows were dropped to stay within that budget
 
     def set_status(self, status: str, now: float, error: str | None = None) -> None:
         self.status = status

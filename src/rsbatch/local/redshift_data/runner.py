@@ -25,9 +25,11 @@ import contextlib
 import itertools
 import logging
 import queue
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import psycopg
 from psycopg.pq import TransactionStatus
@@ -41,6 +43,7 @@ from rsbatch.local.dialect import (
     to_postgres,
     to_pyformat,
 )
+from rsbatch.local.redshift_data import leftovers
 from rsbatch.local.redshift_data.injected import SERIALIZABLE_VIOLATION
 from rsbatch.local.redshift_data.models import (
     ABORTED,
@@ -66,7 +69,21 @@ OnEnd = Callable[[Statement, str, str | None], None]
 OnSubEnd = Callable[[Statement, Sub], None]
 """Told ``(statement, sub-statement)`` once the runner has ended one of its sub-statements."""
 
-_SESSION_OPTIONS = "-c TimeZone=UTC"
+
+def _sizes(rows: list[tuple[Any, ...]]) -> tuple[int, int]:
+    """The result's ``ResultSize`` (characters of its values) and the memory it holds in this
+    process (the list, each row's tuple and each value object, as ``sys.getsizeof`` counts
+    them; shared small ints are counted each time, so it errs on the high side)."""
+    size = 0
+    held = sys.getsizeof(rows)
+    getsizeof = sys.getsizeof
+    for row in rows:
+        held += getsizeof(row)
+        for value in row:
+            if value is not None:
+                size += len(str(value))
+                held += getsizeof(value)
+    return size, held
 
 
 class _Cancelled(Exception):
@@ -149,6 +166,7 @@ class _ConnectionPool:
         self._max_idle = max_idle
         self._idle: dict[str, list[Connection]] = {}
         self._lock = threading.Lock()
+        self._application_name = leftovers.application_name()  # names this process as the owner
 
     def acquire(self, database: str) -> Connection:
         with self._lock:
@@ -162,8 +180,8 @@ class _ConnectionPool:
             autocommit=True,
             prepare_threshold=None,
             context=RESULT_ADAPTERS,
-            options=_SESSION_OPTIONS,
-            application_name="rsbatch-redshift-data",
+            options=leftovers.session_options(),  # UTC; a dead client's query ends (leftovers.py)
+            application_name=self._application_name,
         )
 
     def release(self, database: str, conn: Connection, reusable: bool) -> None:
@@ -383,7 +401,7 @@ class Runner:
                 sub.rows = rows
                 sub.has_result_set = True
                 sub.result_rows = len(rows)
-                sub.result_size = sum(len(str(v)) for row in rows for v in row if v is not None)
+                sub.result_size, sub.result_bytes = _sizes(rows)
             else:
                 sub.result_rows = max(cur.rowcount, 0)
                 sub.result_size = 0

@@ -17,3 +17,4 @@ class Settings(Protocol):
     result_page_rows: int  # GetStatementResult records per page
     max_active_statements: int  # non-terminal statements before ActiveStatementsExceededException
     retention_seconds: float  # how long an ended statement is kept (24 h)
+    result_memory_bytes: int  # result rows kept in memory, over all ended statements, oldest dropped first

@@ -1,14 +1,17 @@
 """Every statement the service remembers, its ClientTokens, and the one way a statement ends.
 
 The store is where a statement is created (the active-statements limit), found again by id
-(owner checks, ``<id>:N``), replayed by ClientToken, forgotten after the service's retention,
-and made terminal: :meth:`StatementStore.end` is what the runner calls when a statement is
-over, and it publishes the statement's event once the new status is visible.
+(owner checks, ``<id>:N``), replayed by ClientToken, forgotten the service's retention after
+it ended (not in creation order: a long statement holds back nobody), and made terminal:
+:meth:`StatementStore.end` is what the runner calls when a statement is over, and it
+publishes the statement's event once the new status is visible.
 
 The warehouse faults that depend on a statement's life are applied here too: whether a new
 statement will conflict (``conflict``), the events of sub-statements (``sub-events``) and
 the view a lagging DescribeStatement keeps of a statement that has just ended
-(``describe-lag``). It also counts the peak of active statements.
+(``describe-lag``). It also counts the peak of active statements, and keeps the result rows
+of ended statements within a memory budget (``result_memory_bytes``), dropping the oldest
+first.
 """
 
 from __future__ import annotations
@@ -48,7 +51,8 @@ class _Token:
 
 
 class StatementStore:
-    """Statements by id and ClientTokens, both in creation order (the lock: the emulator's condition)."""
+    """Statements by id and ClientTokens in creation order, ended statements and kept results in
+    the order they ended (the lock: the emulator's condition)."""
 
     def __init__(
         self, cond: threading.Condition, events: Events, settings: Settings, faults: InjectedFaults
@@ -60,6 +64,9 @@ class StatementStore:
         self._statements: dict[str, Statement] = {}
         self._tokens: dict[tuple[str, str], _Token] = {}
         self._seq = itertools.count(1)
+        self._ended: dict[str, float] = {}  # terminal statements' ids → when they ended, in that order
+        self._results: dict[str, int] = {}  # ended statements holding rows → bytes held, in end order
+        self._result_bytes = 0
         self._active = 0  # statements not yet terminal
         self._peak = 0  # the most statements ever active at once (since the last reset)
 
@@ -139,23 +146,62 @@ class StatementStore:
             self._tokens[(principal, req.client_token)] = _Token(stmt.id, now, req.fingerprint)
 
     def expire(self, now: float) -> None:
-        """Forget tokens and statements past the service's retention (8 h / 24 h) (lock held).
+        """Forget tokens past 8 h and statements past the retention since *they* ended (lock held).
 
-        Both dicts are in creation order, so only the expired head is ever visited.
+        Tokens are kept in creation order and statements in the order they ended, each with one
+        lifetime, so only the expired head of each is visited; a statement still running is not
+        in the ended order at all, so it never holds back those that ended after it started.
         """
         old_tokens = list(
             itertools.takewhile(lambda item: now - item[1].at > CLIENT_TOKEN_TTL, self._tokens.items())
         )
         for key, _ in old_tokens:
             del self._tokens[key]
-        old_statements = list(
-            itertools.takewhile(
-                lambda item: now - item[1].created_at > self._settings.retention_seconds and item[1].terminal,
-                self._statements.items(),
-            )
-        )
+        retention = self._settings.retention_seconds
+        ended = self._ended.items()
+        old_statements = list(itertools.takewhile(lambda item: now - item[1] > retention, ended))
         for statement_id, _ in old_statements:
-            del self._statements[statement_id]
+            del self._ended[statement_id]
+            self._statements.pop(statement_id, None)
+            self._release_results(statement_id)
+
+    @property
+    def result_bytes(self) -> int:
+        """The memory the kept result rows hold (an estimate, see ``Sub.result_bytes``)."""
+        with self._cond:
+            return self._result_bytes
+
+    def _keep_results(self, stmt: Statement) -> None:
+        """Count a just-ended statement's rows, then drop the oldest ended results until the
+        total is within ``result_memory_bytes`` again (lock held).
+
+        The newest result is always kept, even alone above the budget: the caller who waited
+        for it can read it. A dropped result stays described (HasResultSet, ResultRows); reading
+        it is AWS's "has expired" error (:func:`~.exceptions.result_expired`).
+        """
+        held = sum(sub.result_bytes for sub in stmt.subs if sub.rows)
+        if held == 0:
+            return
+        self._results[stmt.id] = held
+        self._result_bytes += held
+        budget = self._settings.result_memory_bytes
+        now = time.time()
+        while self._result_bytes > budget and len(self._results) > 1:
+            oldest = next(iter(self._results))
+            self._release_results(oldest, evicted_at=now)
+
+    def _release_results(self, statement_id: str, evicted_at: float | None = None) -> None:
+        held = self._results.pop(statement_id, None)
+        if held is None:
+            return
+        self._result_bytes -= held
+        stmt = self._statements.get(statement_id)
+        if stmt is None or evicted_at is None:
+            return
+        for sub in stmt.subs:
+            if sub.rows:
+                sub.rows = []
+                sub.evicted_at = evicted_at
 
     def lookup(self, ref: StatementRef, owner: str | None) -> tuple[Statement, Sub | None]:
         """The statement ``ref`` names and its sub-statement, if ``owner`` (when given) owns it.
@@ -215,6 +261,8 @@ class StatementStore:
                 stmt.lag(lag, now)
             stmt.end(status, error, now)
             self._active -= 1
+            self._ended[stmt.id] = now
+            self._keep_results(stmt)
             self._cond.notify_all()
             events = [e for sub in ending if (e := self._sub_event(stmt, sub, now)) is not None]
             if stmt.with_event:
