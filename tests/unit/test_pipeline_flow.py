@@ -175,3 +175,16 @@ def test_run_date_is_the_scheduled_instants_date_in_the_schedules_zone(
 
     request = PipelineRequest.parse({"pipeline": "x", **event})
     assert request.resolved_run_date(datetime(2030, 1, 1, tzinfo=UTC)) == run_date
+
+
+def test_a_schedules_input_is_the_pipeline_input_the_function_reads(sql_root: Path) -> None:
+    from datetime import UTC, datetime
+
+    from rsbatch_core.pipeline import load_pipeline, schedule_input
+
+    pipeline = load_pipeline(sql_root.parent / "pipelines", "mart_refresh", sql_root=sql_root)
+    event = schedule_input(pipeline, pipeline.schedule[0])
+    event["scheduled_time"] = "2026-03-01T23:30:00Z"  # what Scheduler puts for the placeholder
+
+    request = PipelineRequest.parse(event)
+    assert request.resolved_run_date(datetime(2030, 1, 1, tzinfo=UTC)) == "2026-03-02"  # Europe/Paris
