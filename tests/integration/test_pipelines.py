@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import time
 from collections.abc import Iterator
@@ -168,6 +169,9 @@ def test_redrive_reruns_b_and_d_only(operator: Operator, stack: LocalStack) -> N
     assert f"redrive of   {first.run}" in shown.output and "↷ SKIPPED" in shown.output
     listed = CliRunner().invoke(cli, ["runs", "--pipelines"], env=stack.env())
     assert listed.exit_code == 0 and again.run in listed.output and "a↷ b✓ c↷ d✓" in listed.output
+    listed = CliRunner().invoke(cli, ["runs", "--pipelines", "--json"], env=stack.env())
+    newest = json.loads(listed.output)["runs"][0]
+    assert newest["run"] == again.run and newest["steps"]["b"]["state"] == "SUCCEEDED"
 
 
 def test_dropped_events_still_complete_through_the_fallback(operator: Operator, stack: LocalStack) -> None:

@@ -148,6 +148,13 @@ def runs(
         if page.next_token:
             click.echo(f"more: rsbatch runs --pipelines --next-token {page.next_token}")
         return
+    if pipelines and as_json:
+        from rsbatch import pipeline_view
+
+        output.emit_json(
+            {"runs": [pipeline_view.pipeline_json(r) for r in page.records], "next_token": page.next_token}
+        )
+        return
     if as_json:
         output.emit_json(
             {
