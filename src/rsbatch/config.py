@@ -16,6 +16,8 @@ from rsbatch_core.errors import BadInputError, RsbatchError
 DEFAULT_STACK = "rsbatch"
 #: The stack outputs naming the two functions' log groups (`rsbatch logs`).
 LOG_GROUP_OUTPUTS = ("DurableLogGroupName", "StatusListenerLogGroupName")
+#: The stack output with the CloudWatch dashboard's console URL (`rsbatch dashboard`).
+DASHBOARD_OUTPUT = "DashboardUrl"
 
 
 @dataclass(frozen=True)
@@ -31,6 +33,8 @@ class Target:
     #: Where `rsbatch logs` reads: both functions' log groups, or the local stack's log file.
     log_groups: tuple[str, ...] = ()
     log_file: str | None = None
+    #: The stack's CloudWatch dashboard (output DashboardUrl), when read from the stack.
+    dashboard_url: str | None = None
 
 
 def default_stack_name(samconfig: Path = Path("samconfig.toml")) -> str:
@@ -82,7 +86,24 @@ def resolve_target(*, local: bool, stack: str | None, region: str | None, profil
         sql_prefix=prefix if bucket else outputs.get("SqlPrefix", ""),
         log_groups=groups or tuple(outputs[k] for k in LOG_GROUP_OUTPUTS if k in outputs),
         log_file=log_file,
+        dashboard_url=outputs.get(DASHBOARD_OUTPUT),
     )
+
+
+def dashboard_url(*, stack: str | None, region: str | None, profile: str | None) -> str:
+    """The stack's output DashboardUrl (template.yaml `Dashboard`); only a deployed stack has one."""
+    try:
+        session = boto3.Session(region_name=region, profile_name=profile)
+    except ProfileNotFound:
+        raise BadInputError(f"no AWS profile {profile!r} (see `aws configure list-profiles`)") from None
+    name = stack or default_stack_name()
+    url = _stack_outputs(session, name).get(DASHBOARD_OUTPUT)
+    if not url:
+        raise RsbatchError(
+            f"stack {name!r} has no output {DASHBOARD_OUTPUT}: it was deployed before the dashboard; "
+            "`make deploy` adds it"
+        )
+    return url
 
 
 def _stack_outputs(session: Any, stack: str) -> dict[str, str]:

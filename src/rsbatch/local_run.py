@@ -10,7 +10,9 @@ import boto3
 from rsbatch.config import Target
 from rsbatch.operations import Operator, Started
 from rsbatch.output import progress
+from rsbatch.progress import ProgressView
 from rsbatch.report import TERMINAL_EXECUTION, RunReport, build_report
+from rsbatch.watching import LOCAL_INTERVAL, watch
 from rsbatch_core.models import RunRecord
 from rsbatch_core.runkey import batch_key
 
@@ -25,22 +27,33 @@ def operator_for(stack: LocalStack) -> Operator:
     )
 
 
-def follow(operator: Operator, started: Started, timeout: float, quiet: bool = False) -> RunReport:
-    """Poll the registry and the execution until the run ends; print each change once."""
-    say = (lambda _msg: None) if quiet else progress
-    deadline = time.monotonic() + timeout
+def follow(
+    operator: Operator,
+    started: Started,
+    timeout: float,
+    quiet: bool = False,
+    view: ProgressView | None = None,
+    interval: float = LOCAL_INTERVAL,
+) -> RunReport:
+    """Poll the registry and the execution until the run ends; print each change once, and with a
+    `view` the run's live progress (elapsed, round, Redshift's statement k of n)."""
+    say = (lambda _msg: None) if quiet else (view.note if view is not None else progress)
     seen: set[str] = set()
-    while True:
-        record = operator.registry.get(started.run)
-        if record and record.statement_id and "submitted" not in seen:
-            seen.add("submitted")
+
+    def on_record(record: RunRecord) -> None:
+        if record.statement_id and record.statement_id not in seen:
+            seen.add(record.statement_id)
             say(f"submitted batch {record.statement_id}; waiting for Redshift (no compute while waiting)")
-        execution = operator.execution(started.execution_arn)
-        if execution["Status"] in TERMINAL_EXECUTION:
-            break
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"run {started.run} did not end within {timeout:.0f} s")
-        time.sleep(0.05)
+
+    execution = watch(
+        operator,
+        started.run,
+        started.execution_arn,
+        None if quiet else view,
+        interval=interval,
+        timeout=timeout,
+        on_record=on_record,
+    )
     report = build_report(
         started.run,
         started.execution_arn,

@@ -29,7 +29,7 @@ from rsbatch_core.classify import error_code
 from rsbatch_core.errors import BadInputError, RsbatchError
 from rsbatch_core.executions import ENDED
 from rsbatch_core.models import CallbackPayload, DecidedBy, RunRecord
-from rsbatch_core.observability import logger
+from rsbatch_core.observability import logger, record_waiting
 from rsbatch_core.ports import CallbackSink, ExecutionStatus, RunStore, StatementApi
 from rsbatch_core.registry import RunNotFoundError
 from rsbatch_core.verdict import RedshiftRecord, bounded, decision
@@ -256,7 +256,7 @@ def reconcile_durably(
     while True:
         pages += 1
         page = context.step(
-            _page_step(registry, redshift, sender, executions, cutoff, token, request),
+            _page_step(registry, redshift, sender, executions, cutoff, token, request, looked_at),
             name=f"reconcile-page-{pages}",
             config=StepConfig(retry_strategy=RetryPresets.transient()),
         )
@@ -291,11 +291,15 @@ def _page_step(
     cutoff: datetime,
     token: str | None,
     request: ActionRequest,
+    looked_before: int = 0,
 ) -> Callable[[StepContext], dict[str, Any]]:
     def page(_: StepContext) -> dict[str, Any]:
-        return reconcile_page(
+        done = reconcile_page(
             registry, redshift, sender, executions, cutoff, token, request.dry_run, request.page_size
         )
+        if done["next"] is None:  # the last page: every waiting run past the cutoff was walked
+            record_waiting(looked_before + done["looked_at"], request.older_than_seconds)
+        return done
 
     return page
 

@@ -30,6 +30,27 @@ def bind_run(run: str) -> None:
     logger.set_correlation_id(run)
 
 
+def record_waiting(count: int, older_than_seconds: int) -> None:
+    """WaitingRuns: the WAITING runs older than a reconcile's cutoff that it walked (all pages).
+
+    Emitted once per reconcile, from its last page's step (so a replay adds none), with the
+    cutoff as a dimension: the schedule's `older_than_seconds: 600` makes it "runs still waiting
+    after ten minutes", a by-hand `reconcile --older-than 0` a count of every waiting run. Runs
+    younger than the cutoff are not counted: reconcile does not read them.
+    """
+    if is_metrics_disabled():
+        return
+    dimensions = {**metrics.default_dimensions, "OlderThanSeconds": str(older_than_seconds)}
+    with single_metric(
+        name="WaitingRuns",
+        unit=MetricUnit.Count,
+        value=count,
+        namespace=NAMESPACE,
+        default_dimensions=dimensions,
+    ):
+        pass
+
+
 def record_started() -> None:
     metrics.add_metric(name="RunsStarted", unit=MetricUnit.Count, value=1)
 

@@ -10,14 +10,19 @@ from __future__ import annotations
 import copy
 import json
 import time
+import uuid
 from pathlib import Path
-from typing import Any
+from types import SimpleNamespace
+from typing import Any, cast
 
 import boto3
 import pytest
 
 from rsbatch.local.event_pattern import matches
 from rsbatch.local.redshift_data import RedshiftDataEmulator
+from rsbatch.local.redshift_data.events import Events
+from rsbatch.local.redshift_data.models import Statement
+from rsbatch.local.redshift_data.settings import Settings
 from rsbatch.local.template import load_template, status_rule_pattern
 from rsbatch.local.warehouse import Warehouse
 from rsbatch_core.callbacks import CallbackSender
@@ -128,11 +133,21 @@ def test_the_emulators_event_has_awss_fields_and_types(emulated_event: dict[str,
     assert parse_event(emulated_event) is not None
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="emulator bug: events.py publishes `resources: []`; AWS's example names the cluster's ARN",
-)
 def test_the_emulators_event_names_the_cluster_like_awss(emulated_event: dict[str, Any]) -> None:
-    assert emulated_event["resources"] == [
-        "arn:aws:redshift:us-east-1:123456789012:cluster:redshift-cluster-1"
-    ]
+    assert emulated_event["resources"] == aws_example()["resources"]
+    assert matches(
+        rule_pattern(), {**emulated_event, "detail": {**emulated_event["detail"], "statementName": RUN}}
+    )
+
+
+def test_the_emulators_workgroup_event_names_an_arn_shaped_workgroup() -> None:
+    settings = SimpleNamespace(account="123456789012", region="us-east-1")
+    stmt = Statement(
+        id="s-1", seq=1, is_batch=False, subs=[], name=RUN, target={"WorkgroupName": "analytics"},
+        database="dev", parameters=[], mode="TRANSACTION", with_event=True, principal="p", created_at=0.0,
+    )  # fmt: skip
+    (arn,) = Events(cast(Settings, settings)).status_change(stmt, 0.0)["resources"]
+    # The Service Authorization Reference's format: ...:workgroup/${WorkgroupId}, the ID a UUID.
+    prefix, _, workgroup_id = arn.rpartition("/")
+    assert prefix == "arn:aws:redshift-serverless:us-east-1:123456789012:workgroup"
+    assert str(uuid.UUID(workgroup_id)) == workgroup_id

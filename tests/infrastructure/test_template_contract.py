@@ -418,6 +418,10 @@ def test_outputs() -> None:
         "StatusListenerLogGroupName": {"Ref": "StatusListenerLogGroup"},
         "SqlBucketName": {"Ref": "SqlBucket"},
         "SqlPrefix": {"Ref": "SqlPrefix"},
+        "DashboardUrl": {  # tests/infrastructure/test_dashboard.py checks the dashboard itself
+            "Fn::Sub": "https://${AWS::Region}.console.aws.amazon.com/cloudwatch/home"
+            "?region=${AWS::Region}#dashboards:name=${Dashboard}"
+        },
     }
     # An output's value may not be empty: the SQL outputs exist only with a value.
     assert outputs["SqlBucketName"]["Condition"] == "HasSqlBucket"

@@ -64,6 +64,18 @@ def records(client: Any, sql: str) -> list[list[Any]]:
             "r_WF_MEDIAN.html",
         ),
         ("SELECT 2 AS a, a * 10 AS b, b + 1 AS c", [[2, 20, 21]], "r_SELECT_list.html"),
+        # DATEDIFF / DATEADD on TIME with a bare part (boundaries crossed; TIME wraps at midnight).
+        (
+            "SELECT DATEDIFF(hour, TIME '10:59', TIME '12:30'), DATEADD(minute, 5, TIME '23:58:00')",
+            [[2, "00:03:00"]],
+            "r_DATEADD_function.html",
+        ),
+        # NVARCHAR / NCHAR are VARCHAR / CHAR: LEN ignores CHAR's trailing blanks.
+        (
+            "SELECT CAST('abc' AS NVARCHAR(5)), LEN(CAST('ab' AS NCHAR(4)))",
+            [["abc", 2]],
+            "r_Character_types.html",
+        ),
         ("SELECT 'it\\'s' AS s", [["it's"]], "r_patternmatching_condition_like.html"),
     ],
 )
@@ -105,6 +117,20 @@ def test_redshift_ddl_runs_with_redshift_semantics(redshift_data: Any, warehouse
     assert "not enforced" in comment
 
 
+def test_bare_identity_numbers_rows_from_one(redshift_data: Any) -> None:
+    # r_CREATE_TABLE_NEW.html: IDENTITY's seed and step; bare IDENTITY locally starts at 1, step 1.
+    result = run(
+        redshift_data,
+        "CREATE TABLE #ids (id BIGINT IDENTITY, v INT)",
+        "INSERT INTO #ids (v) VALUES (10), (20)",
+        "DROP TABLE IF EXISTS ids_copy",
+        "CREATE TABLE ids_copy AS SELECT id, v FROM #ids",
+        Database=DB,
+    )
+    assert result["Status"] == "FINISHED", result.get("Error")
+    assert records(redshift_data, "SELECT id, v FROM ids_copy ORDER BY id") == [[1, 10], [2, 20]]
+
+
 def test_temp_tables_and_truncate_commit(redshift_data: Any, warehouse: Warehouse) -> None:
     run(redshift_data, "CREATE TABLE kept (v INT)", "CREATE TABLE emptied (v INT)", Database=DB)
     result = run(
@@ -132,3 +158,54 @@ def test_a_failing_translated_statement_shows_what_ran(redshift_data: Any) -> No
     assert len(error) < 1000
     untouched = execute(redshift_data, "SELECT no_such_column", Database=DB)
     assert "ran on PostgreSQL" not in untouched["Error"]
+
+
+@pytest.mark.parametrize(
+    ("sql", "expected"),
+    [
+        # query-super.html "Unnesting queries": one row per element of the c_orders array.
+        (
+            "SELECT c.c_name, CAST(o.o_orderstatus AS VARCHAR) FROM super_customers AS c, c.c_orders AS o"
+            " ORDER BY 1, 2",
+            [["ann", "F"], ["ann", "O"], ["bob", "O"]],
+        ),
+        # ... with AT: the element's 0-based index; an empty array gives no rows.
+        (
+            "SELECT c.c_name, i, CAST(o.o_totalprice AS VARCHAR)"
+            " FROM super_customers AS c, c.c_orders AS o AT i WHERE i = 0 ORDER BY 1",
+            [["ann", 0, "12.5"], ["bob", 0, "7"]],
+        ),
+        # A navigation compared with a number compares numbers.
+        (
+            "SELECT c.c_name FROM super_customers AS c, c.c_orders AS o WHERE o.o_totalprice > 10",
+            [["ann"]],
+        ),
+        # "Object unpivoting": one row per attribute, name AT attr.
+        (
+            "SELECT c.c_name, attr, CAST(val AS VARCHAR)"
+            " FROM super_customers AS c, UNPIVOT c.c_info AS val AT attr"
+            " WHERE c.c_name = 'ann' ORDER BY attr",
+            [["ann", "city", "Oslo"], ["ann", "tier", "gold"]],
+        ),
+    ],
+)
+def test_super_unnesting_and_unpivoting(redshift_data: Any, sql: str, expected: list[list[Any]]) -> None:
+    created = run(
+        redshift_data,
+        "DROP TABLE IF EXISTS super_customers",
+        "CREATE TABLE super_customers (c_name VARCHAR(10), c_orders SUPER, c_info SUPER)",
+        "INSERT INTO super_customers VALUES"
+        ' (\'ann\', JSON_PARSE(\'[{"o_orderstatus": "O", "o_totalprice": 12.5}, {"o_orderstatus": "F"}]\'),'
+        '  JSON_PARSE(\'{"city": "Oslo", "tier": "gold"}\')),'
+        " ('bob', JSON_PARSE('[{\"o_orderstatus\": \"O\", \"o_totalprice\": 7}]'), JSON_PARSE('{}')),"
+        " ('cy', JSON_PARSE('[]'), JSON_PARSE('\"not an object\"'))",
+        Database=DB,
+    )
+    assert created["Status"] == "FINISHED", created.get("Error")
+    assert records(redshift_data, sql) == expected
+
+
+def test_unpivot_without_a_value_name_is_refused_by_name(redshift_data: Any) -> None:
+    desc = execute(redshift_data, "SELECT * FROM super_customers AS c, UNPIVOT c.c_info", Database=DB)
+    assert desc["Status"] == "FAILED"
+    assert "UNPIVOT" in desc["Error"]

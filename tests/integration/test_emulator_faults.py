@@ -343,9 +343,9 @@ def test_active_limit_refuses_the_statement_over_it_and_the_peak_is_kept(
 
     emulator.set_faults(Faults())  # the emulator's own limit again
     assert emulator.max_active_statements == 500
+    # Long enough that the third submit lands while the first still runs, even on a loaded machine.
     more = [
-        rsd.execute_statement(Database=DB, WorkgroupName=WG, Sql="SELECT pg_sleep(0.5)")["Id"]
-        for _ in range(3)
+        rsd.execute_statement(Database=DB, WorkgroupName=WG, Sql="SELECT pg_sleep(2)")["Id"] for _ in range(3)
     ]
     assert [wait(rsd, i)["Status"] for i in more] == ["FINISHED"] * 3
     assert emulator.peak_active == 3

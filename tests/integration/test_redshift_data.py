@@ -182,11 +182,6 @@ def test_auto_commit_commits_each_statement(redshift_data: Any, warehouse: Wareh
     assert query(warehouse, "SELECT v FROM auto_t ORDER BY v") == [(1,), (3,)]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known bug: a statement the shim sends through sqlglot (here for LISTAGG) gets sqlglot's "
-    "AGE-based DATEDIFF (0 months from Jan 31 to Feb 1) instead of the compat layer's boundary count",
-)
 def test_redshift_dialect_is_translated(redshift_data: Any) -> None:
     submitted = redshift_data.execute_statement(
         Database=DB,
@@ -343,7 +338,10 @@ def test_exactly_one_event_per_terminal_statement(redshift_data: Any, events: li
     assert event["source"] == "aws.redshift-data"
     assert event["detail-type"] == "Redshift Data Statement Status Change"
     assert (event["version"], event["account"], event["region"]) == ("0", "123456789012", "us-east-1")
-    assert event["time"].endswith("Z") and event["resources"] == []
+    assert event["time"].endswith("Z")
+    # The workgroup, by ARN (arn:aws:redshift-serverless:R:A:workgroup/ID, ID a UUID).
+    (resource,) = event["resources"]
+    assert resource.startswith("arn:aws:redshift-serverless:us-east-1:123456789012:workgroup/")
     detail = event["detail"]
     assert detail["principal"] == "arn:aws:sts::123456789012:assumed-role/testing"
     assert detail["rows"] == 1

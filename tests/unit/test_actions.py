@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
+from rsbatch_core import actions as actions_module
 from rsbatch_core.actions import ActionRequest, perform, reconcile
 from rsbatch_core.callbacks import Delivery
 from rsbatch_core.errors import BadInputError, RsbatchError
@@ -370,3 +371,23 @@ def test_reconcile_wakes_a_run_whose_statement_redshift_forgot(registry: RunRegi
     actions = reconcile(registry, FakeRedshift({}), sink, RUNNING, 0, False)
     assert [(a["state"], a["action"]) for a in actions] == [("UNKNOWN", "wake")]
     assert len(sink.sent) == 1
+
+
+def test_the_last_reconcile_page_emits_the_waiting_runs_it_walked(
+    registry: RunRegistry, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # WaitingRuns (the dashboard's "waiting runs"): once per reconcile, from its last page's
+    # step, counting every page's waiting runs past the cutoff.
+    for n in range(3):
+        add_run(registry, f"{RUN}{n}", f"st-{n}")
+    redshift = FakeRedshift({f"st-{n}": statement(f"st-{n}", "STARTED") for n in range(3)})
+    seen: list[tuple[int, int]] = []
+    monkeypatch.setattr(actions_module, "record_waiting", lambda count, older: seen.append((count, older)))
+    ask = ActionRequest(action="reconcile", older_than_seconds=0, page_size=2)
+    cutoff = datetime.now(UTC)
+    first = actions_module._page_step(registry, redshift, RecordingSink(), RUNNING, cutoff, None, ask)(None)  # type: ignore[arg-type]
+    assert first["next"] is not None and seen == []  # not the last page: nothing yet
+    last = actions_module._page_step(
+        registry, redshift, RecordingSink(), RUNNING, cutoff, first["next"], ask, first["looked_at"]
+    )(None)  # type: ignore[arg-type]
+    assert last["next"] is None and seen == [(3, 0)]

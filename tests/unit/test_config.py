@@ -193,3 +193,41 @@ def test_an_unknown_profile_is_bad_input(monkeypatch: pytest.MonkeyPatch, tmp_pa
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "credentials"))
     with pytest.raises(BadInputError, match="no AWS profile 'nope'"):
         resolve_target(local=False, stack=None, region=None, profile="nope")
+
+
+# ---------------------------------------------------------------- the dashboard
+
+
+DASHBOARD = (
+    "https://us-east-1.console.aws.amazon.com/cloudwatch/home?region=us-east-1#dashboards:name=rsbatch"
+)
+
+
+def test_rsbatch_dashboard_prints_the_stack_s_dashboard_url(cloudformation: Any) -> None:
+    from click.testing import CliRunner
+
+    from rsbatch.cli import main
+
+    _deploy(cloudformation, RunsTableName="t", DurableFunctionAliasArn=ALIAS_ARN, DashboardUrl=DASHBOARD)
+    result = CliRunner().invoke(main, ["dashboard", "--region", "us-east-1"])
+    assert (result.exit_code, result.output) == (0, DASHBOARD + "\n")
+    assert _resolve().dashboard_url == DASHBOARD  # and `rsbatch start` prints it
+
+
+def test_rsbatch_dashboard_of_a_stack_deployed_before_it_says_so(cloudformation: Any) -> None:
+    from click.testing import CliRunner
+
+    from rsbatch.cli import main
+
+    _deploy(cloudformation)
+    result = CliRunner().invoke(main, ["dashboard", "--region", "us-east-1"])
+    assert result.exit_code == 1 and "no output DashboardUrl" in result.output
+
+
+def test_there_is_no_dashboard_locally() -> None:
+    from click.testing import CliRunner
+
+    from rsbatch.cli import main
+
+    result = CliRunner().invoke(main, ["dashboard", "--local"])
+    assert result.exit_code == 2 and "no dashboard locally" in result.output

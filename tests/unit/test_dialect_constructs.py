@@ -71,6 +71,27 @@ def assert_postgres_parses(sql: str) -> None:
             "SET rsbatch.enable_case_sensitive_identifier TO off",
         ),
         ("SELECT CAST(c[1].id AS VARCHAR) FROM t", "SELECT CAST(((c -> 1) ->> 'id') AS VARCHAR) FROM t"),
+        (  # PartiQL unnesting: one row per element, AT its 0-based index
+            "SELECT x.id, e.k, i FROM t AS x, x.arr AS e AT i",
+            "SELECT x.id, (e -> 'k') AS k, i FROM t AS x, LATERAL (SELECT value AS e, ordinality - 1 AS i"
+            " FROM jsonb_array_elements(CASE WHEN jsonb_typeof(x.arr) = 'array' THEN x.arr"
+            " ELSE '[]'::jsonb END) WITH ORDINALITY) AS _unnest_e",
+        ),
+        (
+            "SELECT CAST(o AS VARCHAR) FROM t c, c.a.b o",
+            "SELECT CAST((o #>> '{}') AS VARCHAR) FROM t AS c, LATERAL (SELECT value AS o"
+            " FROM jsonb_array_elements(CASE WHEN jsonb_typeof((c.a -> 'b')) = 'array' THEN (c.a -> 'b')"
+            " ELSE '[]'::jsonb END)) AS _unnest_o",
+        ),
+        (  # compared with a number: the number as jsonb (numbers order numerically)
+            "SELECT c.id FROM t AS c WHERE c.s.n > 10 AND c.s.m = -2.5",
+            "SELECT c.id FROM t AS c WHERE (c.s -> 'n') > '10'::jsonb AND (c.s -> 'm') = '-2.5'::jsonb",
+        ),
+        (  # PartiQL object unpivoting: one row per attribute
+            "SELECT k, v FROM t AS c, UNPIVOT c.obj AS v AT k",
+            "SELECT k, v FROM t AS c, LATERAL (SELECT value AS v, key AS k FROM jsonb_each(CASE"
+            " WHEN jsonb_typeof(c.obj) = 'object' THEN c.obj ELSE '{}'::jsonb END)) AS _unpivot_v",
+        ),
     ],
 )
 def test_construct_is_translated(redshift: str, postgres: str) -> None:
@@ -91,6 +112,8 @@ def test_construct_is_translated(redshift: str, postgres: str) -> None:
         "TRUNCATE t",
         "ALTER TABLE t ADD COLUMN nchar INT",
         "SELECT x AS super FROM t",
+        "SELECT * FROM public.a, public.b",
+        "SELECT * FROM a x, b y WHERE x.i = y.i",
     ],
 )
 def test_postgres_forms_that_look_alike_stay_verbatim(sql: str) -> None:
@@ -168,6 +191,7 @@ def test_truncate_is_known_to_commit() -> None:
         ("SELECT RATIO_TO_REPORT(x, y) OVER () FROM t", "RATIO_TO_REPORT"),
         ("SET enable_case_sensitive_identifier TO true", "enable_case_sensitive_identifier"),
         ("SELECT COLLATE(a, 'case_insensitive') FROM t", "COLLATE case_insensitive"),
+        ("SELECT * FROM t AS c, UNPIVOT c.obj", "UNPIVOT"),
     ],
 )
 def test_constructs_without_a_local_form_are_refused_by_name(sql: str, named: str) -> None:
@@ -186,9 +210,41 @@ def test_what_the_compat_layer_provides_is_called_not_rewritten(monkeypatch: pyt
     try:
         assert to_postgres("SELECT DATEADD(month, 1, d) FROM t") == "SELECT DATEADD('month', 1, d) FROM t"
         assert to_postgres("SELECT STRTOL('ff', 16)") == "SELECT STRTOL('ff', 16)"
-        ddl = "CREATE TABLE t (a VARCHAR(9) COLLATE case_insensitive)"
-        assert to_postgres(ddl) == ddl
-        assert to_postgres("SELECT COLLATE(a, 'case_insensitive')") == "SELECT (a COLLATE case_insensitive)"
+        ddl = (
+            "CREATE TABLE t (a VARCHAR(9) COLLATE case_insensitive, b NVARCHAR(MAX) COLLATE case_insensitive)"
+        )
+        assert to_postgres(ddl) == "CREATE TABLE t (a CITEXT, b CITEXT)"
+        assert to_postgres("SELECT COLLATE(a, 'case_insensitive')") == "SELECT CAST(a AS CITEXT)"
+        assert to_postgres("SELECT a = 'X' COLLATE case_insensitive") == "SELECT a = 'X'::CITEXT"
         assert "CAST(" in to_postgres("SELECT DATEDIFF(day, a, b) FROM t")  # not provided: rewritten
+    finally:
+        provided_module.provided.cache_clear()
+
+
+def test_provided_calls_survive_a_statement_that_goes_through_sqlglot(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """LISTAGG sends the statement through sqlglot; the compat layer's calls must stay calls."""
+    names = ("DATEDIFF", "DATEADD", "ADD_MONTHS", "NVL2", "STRTOL", "LAST_DAY", "DATE_PART")
+    entries = tuple(provided_module.CompatEntry(n, "function", "emulated", "", "") for n in names)
+    entries += (provided_module.CompatEntry("MEDIAN", "aggregate", "emulated", "", ""),)
+    monkeypatch.setattr(provided_module, "compat_entries", lambda: entries)
+    provided_module.provided.cache_clear()
+    try:
+        out = to_postgres(
+            "SELECT DATEDIFF(month, a, b), DATEADD(day, 1, a), ADD_MONTHS(a, 1), NVL2(a, 1, 2),"
+            " STRTOL('ff', 16), LAST_DAY(a), DATE_PART(minute, a), MEDIAN(n), LISTAGG(x) FROM t"
+        )
+        assert out == (
+            "SELECT DATEDIFF('month', a, b), DATEADD('day', 1, a), ADD_MONTHS(a, 1), NVL2(a, 1, 2),"
+            " STRTOL('ff', 16), LAST_DAY(a), DATE_PART('minute', a), MEDIAN(n),"
+            " STRING_AGG(NULLIF(CAST(x AS VARCHAR), ''), '') FROM t"
+        )
+        assert to_postgres("SELECT MEDIAN(n) FROM t") == "SELECT MEDIAN(n) FROM t"  # not routed at all
+        assert to_postgres("SELECT MEDIAN(n) OVER (PARTITION BY g) FROM t").startswith(
+            "SELECT MEDIAN(n) OVER"
+        )
+        with pytest.raises(UnsupportedSql, match="MEDIAN"):
+            to_postgres("SELECT MEDIAN(n) OVER (PARTITION BY g ORDER BY n) FROM t")
     finally:
         provided_module.provided.cache_clear()

@@ -51,3 +51,15 @@ def test_failed_run_metric_has_only_the_service_dimension(
     assert latency["ResumedBy"] == "poll" and latency["ResumeLatency"] in (1234.5, [1234.5])
     assert latency["_aws"]["CloudWatchMetrics"][0]["Metrics"][0]["Unit"] == "Milliseconds"
     assert next(d for d in docs if "RunsResumed" in d)["ResumedBy"] == "poll"
+
+
+def test_waiting_runs_metric_names_its_cutoff(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", "false")
+    monkeypatch.setenv("POWERTOOLS_SERVICE_NAME", "rsbatch-durable")
+    capsys.readouterr()
+    observability.record_waiting(7, 600)
+    (doc,) = [d for d in emitted(capsys.readouterr().out) if "WaitingRuns" in d]
+    assert doc["WaitingRuns"] in (7, [7.0], 7.0) and doc["OlderThanSeconds"] == "600"
+    assert sorted(doc["_aws"]["CloudWatchMetrics"][0]["Dimensions"][0]) == ["OlderThanSeconds", "service"]

@@ -12,10 +12,8 @@ state limits such as WaitTimeSeconds ≤ 30 themselves.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
-import boto3
 import pytest
 from botocore.exceptions import ClientError, ParamValidationError
 from botocore.stub import ANY, Stubber
@@ -29,24 +27,6 @@ STATEMENT = "d9b6c0c9-0747-4bf4-b142-e8883122f766"  # the model's example of a s
 SESSION = "0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d"
 BATCH = SqlBatch("q.sql", ("CREATE TEMP TABLE t AS SELECT 1 AS n", "SELECT n FROM t"))
 WORKGROUP = RedshiftTarget(workgroup="analytics")
-
-
-@pytest.fixture
-def client() -> Any:
-    """A real client: requests are built and validated, then answered by the stubber."""
-    return boto3.client("redshift-data", region_name="us-east-1")
-
-
-@pytest.fixture
-def stubber(client: Any) -> Iterator[Stubber]:
-    with Stubber(client) as stub:
-        yield stub
-        stub.assert_no_pending_responses()
-
-
-@pytest.fixture
-def redshift(client: Any, stubber: Stubber) -> RedshiftData:
-    return RedshiftData(client)
 
 
 def _submitted(**arguments: Any) -> dict[str, Any]:

@@ -7,11 +7,8 @@ botocore's Stubber, so every GetStatementResult(V2) request is checked against t
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from typing import Any
 
-import boto3
-import pytest
 from botocore.stub import Stubber
 
 from rsbatch_core.models import ResultRows
@@ -19,23 +16,6 @@ from rsbatch_core.redshift import RedshiftData
 from rsbatch_core.results import MAX_RESULT_BYTES, kept_results, result_size
 
 STATEMENT = "d9b6c0c9-0747-4bf4-b142-e8883122f766"
-
-
-@pytest.fixture
-def client() -> Any:
-    return boto3.client("redshift-data", region_name="us-east-1")
-
-
-@pytest.fixture
-def stubber(client: Any) -> Iterator[Stubber]:
-    with Stubber(client) as stub:
-        yield stub
-        stub.assert_no_pending_responses()
-
-
-@pytest.fixture
-def redshift(client: Any, stubber: Stubber) -> RedshiftData:
-    return RedshiftData(client)
 
 
 def description(*subs: tuple[bool, int], result_format: str = "JSON") -> dict[str, Any]:

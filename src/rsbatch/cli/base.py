@@ -109,6 +109,17 @@ events_option = click.option(
 )
 
 
+#: How often live progress asks Redshift (as the function) how the statement is doing.
+interval_option = click.option(
+    "--interval",
+    type=click.FloatRange(0.5, 300),
+    default=None,
+    metavar="S",
+    help="Seconds between refreshes of Redshift's progress (default 2 locally, 5 on AWS: "
+    "each is a describe run as the function).",
+)
+
+
 def parse_faults(spec: str) -> Faults:
     try:
         return Faults.parse(spec)

@@ -18,6 +18,7 @@ from rsbatch.cli.base import (
     default_sql_root,
     errors_handled,
     events_option,
+    interval_option,
     main,
     operator,
     parse_faults,
@@ -28,7 +29,7 @@ from rsbatch_core.errors import BadInputError
 
 if TYPE_CHECKING:
     from rsbatch.local.faults import Faults
-    from rsbatch.operations import RunOptions
+    from rsbatch.operations import Operator, RunOptions, Started
     from rsbatch.report import RunReport
 
 
@@ -40,6 +41,7 @@ if TYPE_CHECKING:
 @events_option
 @click.option("--timeout", type=click.IntRange(1), default=3600, show_default=True, help="Give up after S.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON document on stdout.")
+@interval_option
 @errors_handled
 def run(
     sql_files: tuple[str, ...],
@@ -50,6 +52,7 @@ def run(
     events: str,
     timeout: int,
     as_json: bool,
+    interval: float | None,
 ) -> None:
     """Start a run of SQL_FILE and wait for its result.
 
@@ -58,6 +61,11 @@ def run(
     s3://bucket/key.sql. A file outside the SQL root is uploaded to the SQL
     bucket first. Several files run as a chain, in order, stopping at the
     first failure.
+
+    While it waits it shows the run's progress on stderr: elapsed time, the round of waiting
+    and its timeout, and Redshift's statement k of n with its time and rows (a live panel on a
+    terminal, timestamped lines otherwise). Ctrl-C stops watching; a run on a served stack or
+    on AWS goes on (`rsbatch show RUN --watch`), a run on --local's in-process stack stops with it.
 
     \b
     Examples:
@@ -88,11 +96,12 @@ def run(
     for batch in check_local(located, sql_root, options.parameters):  # before anything starts
         output.progress(f"{batch.name}: {len(batch.statements)} statements, {batch.size_bytes} bytes")
 
-    from rsbatch.local_run import follow
+    from rsbatch.watching import LOCAL_INTERVAL
 
     if local:
         import boto3
 
+        from rsbatch.local.restart import GONE
         from rsbatch.local.stack import LocalStack, StackOptions
         from rsbatch.local.warehouse import default_home
         from rsbatch.local_run import operator_for
@@ -100,18 +109,22 @@ def run(
         output.progress("starting the local stack (PostgreSQL, Data API, DynamoDB, durable runtime)")
         stack = LocalStack(StackOptions(home=default_home(), sql_root=sql_root, events=faults))
         with stack:
+            for note in stack.restart_notes:  # what a killed stack left behind and what was cleaned
+                if note != GONE:  # a run's own stack is always new: only the clean-up is news
+                    output.progress(note)
             op = operator_for(stack)
             names = run_names(located, s3=boto3.client("s3"), bucket=stack.env()["RSBATCH_SQL_BUCKET"])
             started = op.start(names, None, callback_timeout, options)
             output.progress(f"run {started.run} started")
-            report = follow(op, started, timeout)
+            report = _follow(op, started, timeout, interval or LOCAL_INTERVAL, in_process=True)
             if stack.bus:
                 stack.bus.drain(5)
     else:
         op = operator(False, None, None, None)
         names = run_names(located, **upload_target(op.target))
         started = op.start(names, None, callback_timeout, options)
-        report = follow(op, started, timeout)
+        output.progress(f"run {started.run} started")
+        report = _follow(op, started, timeout, interval or LOCAL_INTERVAL, in_process=False)
     if as_json:
         output.emit_json(report.to_json())
     else:
@@ -169,6 +182,27 @@ def _run_pipeline(
         click.echo(f"durable ops  {ops}   invocations {calls}")
     if record.status.value != "SUCCEEDED":
         sys.exit(1)
+
+
+def _follow(op: Operator, started: Started, timeout: int, interval: float, in_process: bool) -> RunReport:
+    """Follow the run with its live progress; Ctrl-C stops watching (exit 130), never the run."""
+    from rsbatch.local_run import follow
+    from rsbatch.progress import ProgressView
+
+    try:
+        with ProgressView.for_terminal() as view:
+            return follow(op, started, timeout, view=view, interval=interval)
+    except KeyboardInterrupt:
+        if in_process:
+            output.progress(
+                f"stopped watching run {started.run}; the in-process local stack stops with this "
+                "command, and the run with it"
+            )
+        else:
+            output.progress(
+                f"stopped watching; run {started.run} goes on: rsbatch show {started.run} --watch"
+            )
+        sys.exit(130)
 
 
 def locate_sql(sql_files: tuple[str, ...], sql_root: Path) -> list[SqlArg]:

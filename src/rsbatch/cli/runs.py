@@ -5,9 +5,11 @@ from __future__ import annotations
 import json
 import os
 import re
+import sys
 from typing import TYPE_CHECKING, Any
 
 import click
+from botocore.exceptions import ClientError
 
 from rsbatch import output
 from rsbatch.cli.base import (
@@ -17,15 +19,17 @@ from rsbatch.cli.base import (
     check_pipeline_locally,
     default_sql_root,
     errors_handled,
+    interval_option,
     main,
     operator,
     target_options,
 )
 from rsbatch.sqlpaths import check_local, locate, run_names, upload_target
+from rsbatch_core.classify import error_code
 from rsbatch_core.models import RunStatus, RunSummary
 
 if TYPE_CHECKING:
-    from rsbatch.operations import RunOptions, ShownRun
+    from rsbatch.operations import Operator, RunOptions, ShownRun
 
 
 # -- start / runs / show --------------------------------------------------
@@ -95,6 +99,8 @@ def start(
     else:
         click.echo(f"already started: {started.run} (name {name!r} exists; no second run)")
     click.echo(f"execution {started.execution_arn}")
+    if op.target.dashboard_url:
+        click.echo(f"dashboard {op.target.dashboard_url}")
 
 
 @main.command()
@@ -217,21 +223,36 @@ def redrive(run: str, callback_timeout: int | None, **target: Any) -> None:
 @main.command()
 @click.argument("run")
 @click.option("--live", is_flag=True, help="Also ask Redshift for the statement (runs as the function).")
+@click.option(
+    "--watch",
+    is_flag=True,
+    help="Follow a waiting run's progress until it ends, then show it (implies --live).",
+)
+@interval_option
 @target_options
 @errors_handled
-def show(run: str, live: bool, **target: Any) -> None:
+def show(run: str, live: bool, watch: bool, interval: float | None, **target: Any) -> None:
     """Show RUN: the registry item, its statement and the durable execution.
 
     RUN is a run key, a statement id or an execution ARN. Read with your own credentials; only
     --live runs the function, which alone may describe the statement it submitted.
 
+    With --watch it follows the run while it waits: elapsed time, the round and its timeout,
+    and Redshift's statement k of n (a describe as the function every --interval seconds),
+    then shows the ended run. Ctrl-C stops watching; the run goes on.
+
     \b
     Example:
       rsbatch show rsbatch-3f2a…
       rsbatch show rsbatch-3f2a… --live
+      rsbatch show rsbatch-3f2a… --watch
     """
     as_json = target.pop("as_json")
-    shown = operator(**target).show(run, live=live)
+    op = operator(**target)
+    if watch:
+        live = True
+        _watch(op, run, interval, local=bool(target["local"] or os.environ.get("AWS_ENDPOINT_URL_LAMBDA")))
+    shown = op.show(run, live=live)
     if as_json:
         output.emit_json(shown.to_json())
         return
@@ -260,6 +281,26 @@ def show(run: str, live: bool, **target: Any) -> None:
     kept = (summary.results or ([summary.result] if summary.result else [])) if summary else []
     if kept:
         click.echo(output.results(kept))
+
+
+def _watch(op: Operator, ref: str, interval: float | None, local: bool) -> None:
+    """Follow the run until its execution ends (nothing to follow once it has); Ctrl-C only stops
+    the watching."""
+    from rsbatch.progress import ProgressView
+    from rsbatch.watching import default_interval, watch
+
+    record = op.find(ref)
+    every = interval or default_interval(local)
+    try:
+        with ProgressView.for_terminal() as view:
+            watch(op, record.run_key, record.execution_arn, view, interval=every, poll=min(every, 1.0))
+    except KeyboardInterrupt:
+        output.progress(f"stopped watching; run {record.run_key} goes on (nothing was sent to it)")
+        sys.exit(130)
+    except ClientError as exc:
+        if error_code(exc) != "ResourceNotFoundException":
+            raise
+        # Lambda no longer keeps the execution (retention): show what the registry has.
 
 
 def _redshift_panel(shown: ShownRun, summary: RunSummary | None) -> tuple[str, list[tuple[str, Any]]]:

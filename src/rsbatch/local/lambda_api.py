@@ -159,6 +159,35 @@ class SdkHandler(EndpointHandler):
         return response if error is None else error_response(self._operation, error)
 
 
+class HistoryHandler(GetDurableExecutionHistoryHandler):
+    """The SDK's history, with each CallbackStarted's `Timeout` as AWS's history has it.
+
+    botocore's model gives `CallbackStartedDetails` a `Timeout` (the callback's timeout in
+    seconds); the SDK's runner (1.4.0) builds the event without the checkpoint's
+    CallbackOptions, so it is filled in here from the execution's own checkpoint updates.
+    `rsbatch show --watch` shows it as the round's timeout.
+    """
+
+    def handle(self, parsed_route: Route, request: HTTPRequest) -> HTTPResponse:
+        response = super().handle(parsed_route, request)
+        events = response.body.get("Events") if isinstance(response.body, dict) else None
+        if response.status_code != 200 or not events:
+            return response
+        # The SDK answered 200, so the execution exists.
+        updates = self.executor.get_execution(str(getattr(parsed_route, "arn", ""))).updates
+        timeouts = {
+            u.operation_id: u.callback_options.timeout_seconds
+            for u in updates
+            if u.callback_options is not None and u.callback_options.timeout_seconds > 0
+        }
+        for event in events:
+            details = event.get("CallbackStartedDetails")
+            known = event.get("EventType") == "CallbackStarted" and event.get("Id") in timeouts
+            if known and isinstance(details, dict) and "Timeout" not in details:
+                details["Timeout"] = timeouts[event["Id"]]
+        return response
+
+
 # -- Invoke ---------------------------------------------------------------------------------
 
 
@@ -387,7 +416,7 @@ _SDK_ROUTES: dict[type[Route], tuple[type[EndpointHandler], str]] = {
     CheckpointDurableExecutionRoute: (CheckpointDurableExecutionHandler, "CheckpointDurableExecution"),
     StopDurableExecutionRoute: (StopDurableExecutionHandler, "StopDurableExecution"),
     GetDurableExecutionStateRoute: (GetDurableExecutionStateHandler, "GetDurableExecutionState"),
-    GetDurableExecutionHistoryRoute: (GetDurableExecutionHistoryHandler, "GetDurableExecutionHistory"),
+    GetDurableExecutionHistoryRoute: (HistoryHandler, "GetDurableExecutionHistory"),
 }
 _OUR_ROUTES: dict[type[Route], type[LambdaHandler]] = {
     InvokeRoute: InvokeHandler,

@@ -68,8 +68,7 @@ ENTRIES: tuple[CompatEntry, ...] = (
         _A,
         "r_MEDIAN.html",
         "a DECIMAL median has the argument's scale + 1 (as the guide's example prints 17.5 "
-        "and 10.0 for integers); the SQL shim must pass MEDIAN through instead of rewriting "
-        "it to PERCENTILE_CONT",
+        "and 10.0 for integers)",
     ),
     _entry("STDDEV", _A, "r_STDDEV_functions.html"),
     _entry("STDDEV_SAMP", _A, "r_STDDEV_functions.html"),
@@ -128,7 +127,8 @@ ENTRIES: tuple[CompatEntry, ...] = (
         "SUPER",
         _T,
         "r_SUPER_type.html",
-        "stood in for by jsonb: no PartiQL navigation (a.b[0]) and jsonb's key order",
+        "stood in for by jsonb (jsonb's key order); PartiQL navigation (a.b[0]) and FROM-clause "
+        "unnesting are the SQL shim's rewrites to jsonb operators",
     ),
     _entry("JSON_PARSE", _F, "JSON_PARSE.html", "returns SUPER, which is jsonb locally"),
     _entry(
@@ -145,8 +145,8 @@ ENTRIES: tuple[CompatEntry, ...] = (
         _C,
         "r_collation_function.html",
         "a nondeterministic ICU collation where the server has ICU; the embedded PostgreSQL "
-        "is built without ICU, so there the citext type stands in and COLLATE "
-        "case_insensitive needs the SQL shim's rewrite to citext",
+        "is built without ICU, so citext stands in: the SQL shim rewrites COLLATE "
+        "case_insensitive to citext, and text/citext comparison operators ignore case",
     ),
     # -- system views ---------------------------------------------------------------------------
     _entry(

@@ -59,5 +59,14 @@ def provides_function(name: str) -> bool:
     return name.upper() in provided("function")
 
 
+def called() -> frozenset[str]:
+    """Names the compat layer provides as functions or aggregates: the shim leaves these calls as written."""
+    return provided("function") | provided("aggregate")
+
+
+def provides_call(name: str) -> bool:
+    return name.upper() in called()
+
+
 def provides_collation(name: str) -> bool:
     return name.upper() in provided("collation")

