@@ -235,6 +235,7 @@ class PipelineRun:
         self.person_error: str | None = None
         self.deadline_passed = False
         self.cancel_sent: set[str] = set()  # steps whose statement a round cancelled
+        self.rerun_scheduled = False  # a finish this round scheduled a conflict rerun
         self.dropped: dict[str, StepState] = {}  # reruns the pipeline stopped before they ran
         self.now = 0.0
 
@@ -288,6 +289,9 @@ class PipelineRun:
                 break
             if any(self.steps[n].cancelled and n not in self.cancel_sent for n in self.running):
                 continue  # cancel them now, in a new round, before waiting
+            if self.rerun_scheduled:  # this round's callback outlasts the backoff: a round sized to it
+                self.rerun_scheduled = False
+                continue
             try:
                 payload = parse_payload(callback.result())
                 self._person(payload.decided_by, False, payload.message)
@@ -347,6 +351,7 @@ class PipelineRun:
             step.offset = (failed - 1) if auto and failed else 0
             step.rerun_at = self.now + step.plan.backoff(step.attempt)
             step.attempt += 1
+            self.rerun_scheduled = True
             return
         if finished["status"] == RunStatus.SUCCEEDED.value and step.batch < len(step.batches):
             step.batch, step.attempt, step.offset, step.attempts = step.batch + 1, 1, 0, []

@@ -40,6 +40,8 @@ def pipelines(tmp_path: Path) -> Path:
     write("fork", {"a": [], "b": [], "c": ["a"]})
     write("fork-ci", {"a": [], "b": [], "c": ["a"]}, on_failure="continue-independent")
     write("one-at-a-time", {"a": [], "b": [], "c": []}, max_parallel=1)
+    body = {"steps": {"a": {"sql": SLEEP, "retry": {"max_attempts": 2, "backoff_seconds": 1}}}}
+    (tmp_path / "retried.yaml").write_text(yaml.safe_dump(body))
     return tmp_path
 
 
@@ -188,3 +190,26 @@ def test_a_schedules_input_is_the_pipeline_input_the_function_reads(sql_root: Pa
 
     request = PipelineRequest.parse(event)
     assert request.resolved_run_date(datetime(2030, 1, 1, tzinfo=UTC)) == "2026-03-02"  # Europe/Paris
+
+
+def test_a_step_that_lost_a_conflict_runs_again_as_a_new_attempt(
+    runner: DurableFunctionTestRunner, fake: FakeRedshift, registry: RunRegistry
+) -> None:
+    arn = runner.run_async(input=json.dumps({"pipeline": "retried"}), execution_timeout=60)
+    run = run_key(arn)
+    first = item(registry, f"{run}.a")
+    conflict = "ERROR: 1023 DETAIL: Serializable isolation violation on table - 100, transactions 1, 2"
+    fake.end(str(first.statement_id), "FAILED", failing_index=1, error=conflict)
+    wake(runner, first.callback_id)
+    deadline = time.monotonic() + 20
+    while fake.submits < 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    second = item(registry, f"{run}.a")
+    assert fake.submits == 2 and second.statement_id != first.statement_id
+    fake.end(str(second.statement_id), "FINISHED")
+    wake(runner, second.callback_id)
+    result = runner.wait_for_result(arn, timeout=30)
+
+    assert result.status.value == "SUCCEEDED", result.error
+    pipeline = registry.get(run)
+    assert pipeline is not None and pipeline.step_states()["a"].attempts == 2
