@@ -581,6 +581,7 @@ class Bench:
             "statement": f"SELECT pg_sleep({sleep_s:g})",
             "completed": completed,
             "lost": runs - completed,
+            "invocation_workers": self.stack.runtime.invocation_workers,
             "start_errors": len(start_errors),
             "resume_latency_p50_ms": percentile(latencies, 0.50),
             "resume_latency_p99_ms": percentile(latencies, 0.99),

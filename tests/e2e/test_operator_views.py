@@ -114,13 +114,37 @@ def test_run_piped_writes_plain_timestamped_lines_and_json_keeps_stdout_pure(loc
     assert any("statement 2 of 3" in line for line in progress), result.stderr
 
 
+#: Two minutes of pg_sleep: still waiting however loaded the machine is when the watch starts;
+#: the tests end it with `rsbatch cancel`.
+LONG = "examples/sleep.sql"
+
+
+def _waiting_with_statement(cli: Cli, run: str) -> bool:
+    return bool(cli.run_status(run).get("statement_id"))
+
+
 def test_show_watch_follows_a_started_run_to_its_end(local_up: Cli) -> None:
-    run = local_up.json("start", THREE_STEPS)["run"]
-    local_up.wait_for(lambda: bool(local_up.run_status(run)), timeout=10)  # start is asynchronous
-    result = local_up("show", run, "--watch", "--interval", "0.5", timeout=60)
-    assert result.returncode == 0, result.stderr
-    assert re.search(r"WAITING \d+s \| round 1 \(wait-1\)", result.stderr), result.stderr
-    assert "REDSHIFT (live)" in result.stdout and "SUCCEEDED" in result.stdout
+    run = local_up.json("start", LONG)["run"]
+    local_up.wait_for(lambda: _waiting_with_statement(local_up, run), timeout=30)  # start is asynchronous
+    watcher = subprocess.Popen(
+        [RSBATCH, "show", run, "--watch", "--interval", "0.5"],
+        env=local_up.env,
+        cwd=str(ROOT),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert watcher.stderr is not None
+    seen = []
+    for line in watcher.stderr:  # plain lines: stderr is not a terminal
+        seen.append(line)
+        if re.search(r"WAITING \d+s \| round 1 \(wait-1\).*statement 1 of 1 started", line):
+            break
+    else:
+        pytest.fail("".join(seen))
+    assert local_up("cancel", run).returncode == 0  # the watch follows the run to its end
+    stdout, rest = watcher.communicate(timeout=60)
+    assert "REDSHIFT (live)" in stdout and "FAILED" in stdout, "".join(seen) + rest
     assert _ended(local_up, run)
 
 
@@ -129,8 +153,8 @@ def _default_sigint() -> None:
 
 
 def test_ctrl_c_stops_watching_and_leaves_the_run_alone(local_up: Cli) -> None:
-    run = local_up.json("start", "examples/sleep_ten.sql")["run"]
-    local_up.wait_for(lambda: bool(local_up.run_status(run)), timeout=10)
+    run = local_up.json("start", LONG)["run"]
+    local_up.wait_for(lambda: _waiting_with_statement(local_up, run), timeout=30)
     child = pexpect.spawn(
         RSBATCH,
         ["show", run, "--watch"],
@@ -148,4 +172,5 @@ def test_ctrl_c_stops_watching_and_leaves_the_run_alone(local_up: Cli) -> None:
     child.expect(pexpect.EOF)
     child.close()
     assert child.exitstatus == 130
-    assert local_up.run_status(run)["status"] == "WAITING"  # still sleeping its ten seconds, untouched
+    assert local_up.run_status(run)["status"] == "WAITING"  # still sleeping, untouched
+    assert local_up("cancel", run).returncode == 0

@@ -20,6 +20,7 @@ way Lambda does:
 from __future__ import annotations
 
 import logging
+import os
 import re
 import threading
 import uuid
@@ -30,15 +31,22 @@ from typing import Any
 from aws_durable_execution_sdk_python_testing import DurableFunctionTestRunner
 from aws_durable_execution_sdk_python_testing.execution import Execution
 from aws_durable_execution_sdk_python_testing.model import StartDurableExecutionInput
+from aws_durable_execution_sdk_python_testing.threads import DaemonThreadPool
 from aws_durable_execution_sdk_python_testing.web.server import WebServiceConfig
 
 from rsbatch.local.lambda_api import LocalLambdaServer
 from rsbatch.local.lambda_errors import LambdaError
+from rsbatch_core.errors import BadInputError
 
 ACCOUNT_ID = "123456789012"
 REGION = "us-east-1"
 #: The one version served: every execution runs the handler as loaded.
 LATEST = "$LATEST"
+
+#: Handler invocations run at once (see `DurableRuntime._size_invocation_pool`); a burst of this
+#: many runs never queues for a thread. `RSBATCH_LOCAL_INVOCATION_WORKERS` overrides it.
+DEFAULT_INVOCATION_WORKERS = 256
+INVOCATION_WORKERS_ENV = "RSBATCH_LOCAL_INVOCATION_WORKERS"
 
 #: botocore's NamespacedFunctionName pattern (lambda service-2.json), with named groups.
 _FUNCTION_REF = re.compile(
@@ -51,6 +59,21 @@ _FUNCTION_REF = re.compile(
 )
 #: botocore's DurableExecutionName: 1-64 characters of this pattern.
 _EXECUTION_NAME = re.compile(r"[a-zA-Z0-9_-]{1,64}")
+
+
+def _invocation_workers(given: int | None) -> int:
+    """The invocation pool's size: ``given``, else the environment's, else the default."""
+    if given is None:
+        text = os.environ.get(INVOCATION_WORKERS_ENV, "").strip()
+        if not text:
+            return DEFAULT_INVOCATION_WORKERS
+        try:
+            given = int(text)
+        except ValueError:
+            raise BadInputError(f"{INVOCATION_WORKERS_ENV} must be a whole number, not {text!r}") from None
+    if given < 1:
+        raise BadInputError(f"the local stack's invocation workers must be at least 1, not {given}")
+    return given
 
 
 @dataclass(frozen=True)
@@ -69,13 +92,16 @@ class DurableRuntime:
         execution_timeout_seconds: int = 3600,
         host: str = "127.0.0.1",
         port: int = 0,
+        invocation_workers: int | None = None,
     ) -> None:
         self.function_name = function_name
         self._execution_timeout = execution_timeout_seconds
+        self.invocation_workers = _invocation_workers(invocation_workers)  # checked before anything starts
         # skip_time=False: waits and callback timeouts take real time, as on AWS.
         self._runner = DurableFunctionTestRunner(
             handler, skip_time=False, execution_timeout=execution_timeout_seconds, region=REGION
         )
+        self._size_invocation_pool(self.invocation_workers)
         self._start_lock = threading.Lock()
         self._by_name: dict[str, _Started] = {}
         self._server = LocalLambdaServer(
@@ -195,3 +221,20 @@ class DurableRuntime:
         execution.start(now=executor._clock.now())
         executor._store.save(execution)
         executor._launch_execution(execution, start.execution_timeout_seconds)
+
+    def _size_invocation_pool(self, workers: int) -> None:
+        """Give the runner's handler invocations ``workers`` threads instead of its cpu_count + 4.
+
+        Each invocation holds its thread for the handler's whole duration, and most of that is
+        waiting (HTTP calls to the emulators, the SDK's checkpoint batching), not CPU: with the
+        SDK's default of ``min(32, cpu_count + 4)`` (6 on a 2-core machine) a burst of runs
+        queues for a worker although the CPU is mostly idle. The pool is swapped before any
+        execution starts, so no work is lost; private to the pinned SDK testing version, like
+        ``_launch``.
+        """
+        executor = self.executor
+        default = executor._invocation_pool
+        executor._invocation_pool = DaemonThreadPool(
+            max_workers=workers, thread_name_prefix="durable-invocation"
+        )
+        default.shutdown(wait=False)

@@ -65,6 +65,9 @@ class StackOptions:
     callback_timeout_seconds: int = 900
     execution_timeout_seconds: int = 3600
     seed_demo: bool = True
+    #: Handler invocations the durable runtime runs at once (None: RSBATCH_LOCAL_INVOCATION_WORKERS
+    #: or `durable_runtime.DEFAULT_INVOCATION_WORKERS`).
+    invocation_workers: int | None = None
 
 
 class LocalStack:
@@ -130,6 +133,7 @@ class LocalStack:
         self.runtime = DurableRuntime(
             hooks.wrap_handler(handler) if hooks.wrap_handler else handler,
             execution_timeout_seconds=self.options.execution_timeout_seconds,
+            invocation_workers=self.options.invocation_workers,
         )
         os.environ["AWS_ENDPOINT_URL_LAMBDA"] = self.runtime.endpoint_url
         # The Lambda faults wrap what the stack hands out: the listener, the function's Data API adapter.
