@@ -30,7 +30,7 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-from bench import emulator_bench, model, registry_bench, report, retry_costs
+from bench import emulator_bench, model, pipeline_costs, registry_bench, report, retry_costs
 from bench.harness import Bench, BenchOptions, Measured, RunSpec, Started, progress, stdout_to
 
 DURATIONS = (5, 30, 120)
@@ -48,6 +48,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--scale-runs", type=int, default=None, help="concurrent runs of the scale test")
     parser.add_argument("--skip-emulator", action="store_true", help="skip the emulator micro-benchmark")
     parser.add_argument("--skip-registry", action="store_true", help="skip the registry read-cost part")
+    parser.add_argument("--skip-pipeline", action="store_true", help="skip the 10-step pipeline part")
     parser.add_argument(
         "--registry-sizes", type=int, nargs="+", default=None, help="runs in the registry table (1000 10000)"
     )
@@ -125,6 +126,12 @@ def main(argv: list[str] | None = None) -> int:
         registry_rows = registry_bench.main(["--sizes", *map(str, sizes)])
         sys.stdout.flush()
 
+    pipeline: dict[str, Any] | None = None
+    if not args.skip_pipeline:
+        progress("pipeline: 10 steps, 3 levels, one durable execution (bench/pipeline_costs.py)")
+        pipeline = pipeline_costs.measure(replicas=1 if args.quick else 3)
+        sys.stdout.flush()
+
     scale: dict[str, Any] | None = None
     listener_ms: list[float] = []
     router_stats: dict[str, int] = {}
@@ -184,6 +191,7 @@ def main(argv: list[str] | None = None) -> int:
         "runs": [m.to_json() for m in measured],
         "events": router_stats,
         "retry_costs": retries,
+        "pipeline": pipeline or {"skipped": True},
         "emulator": [{"metric": a, "value": b, "note": c} for a, b, c in emulator_rows],
         "registry": registry_rows,
         "config": {
@@ -198,6 +206,14 @@ def main(argv: list[str] | None = None) -> int:
     }
     results["elapsed_s"] = round(elapsed, 1)
     results["targets"] = report.targets(rows, measured, scale, production, scaled, args.interval, elapsed)
+    if pipeline:
+        results["targets"].append(
+            {
+                "target": "pipeline wall time within 10 % + 1 s of its critical path",
+                "value": f"{pipeline['wall_s']} s vs {pipeline['critical_path_s']} s",
+                "pass": pipeline["pass"],
+            }
+        )
     out: Path = args.out
     report.write_json(results, out / "latest.json")
     report.plot(results, measured, fitted, production, scaled, prices, out / "latest.png")
@@ -207,6 +223,10 @@ def main(argv: list[str] | None = None) -> int:
     markdown = report.markdown(results, png_link)
     if registry_rows:
         markdown += "\n\n```\n" + registry_bench.text_table(registry_rows) + "\n```\n"
+    if pipeline:
+        markdown += (
+            "\n\nPipeline (bench/pipeline_costs.py):\n\n```\n" + pipeline_costs.text(pipeline) + "\n```\n"
+        )
     (out / "latest.md").write_text(markdown, encoding="utf-8")
     progress(f"wrote {out / 'latest.json'}, {out / 'latest.png'}, {out / 'latest.md'}")
 
@@ -230,6 +250,10 @@ def main(argv: list[str] | None = None) -> int:
             for r in retries
         )
     )
+    if pipeline:
+        print()
+        print("A pipeline run (one durable execution) vs the same graph on Step Functions Standard")
+        print(pipeline_costs.text(pipeline))
     print()
     print("Targets")
     for t in results["targets"]:

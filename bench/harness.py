@@ -371,6 +371,8 @@ class Bench:
         local.mkdir(parents=True, exist_ok=True)
         for name in ("schema.sql", "data.sql"):
             shutil.copy(REPO_ROOT / "sql" / "local" / name, local / name)
+        # The seed's mart refresh: what the retry-costs rows run.
+        shutil.copy(REPO_ROOT / "sql" / "query.sql", self.sql_root / "query.sql")
 
     # -- lifecycle ---------------------------------------------------------------------------
 

@@ -32,6 +32,9 @@ def measure(stack: Any) -> list[dict[str, Any]]:
             report = follow(operator, started, timeout=120, quiet=True)
         finally:
             stack.set_faults(Faults())
+        if report.status.value != "SUCCEEDED":  # every case recovers; a failed one measures nothing
+            error = report.error.message if report.error else "no error recorded"
+            raise RuntimeError(f"retry costs: the {name!r} run ended {report.status.value}: {error}")
         rows.append(
             {
                 "case": name,

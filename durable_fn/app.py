@@ -12,6 +12,7 @@ from rsbatch_core.callbacks import CallbackSender
 from rsbatch_core.executions import DurableExecutions
 from rsbatch_core.flow import run_batch
 from rsbatch_core.observability import logger, metrics, tracer
+from rsbatch_core.pipeline_flow import is_pipeline, run_pipeline
 from rsbatch_core.ports import Services
 from rsbatch_core.redshift import RedshiftData
 from rsbatch_core.registry import RunRegistry
@@ -49,10 +50,12 @@ def cold_start() -> None:
 
 
 def run(event: Any, context: DurableContext) -> dict[str, Any]:
-    """A SQL run, or an operator action (`{"action": …}`) that must run as this function's role."""
+    """A SQL run, a pipeline run (`{"pipeline": …}`), or an operator action (`{"action": …}`)."""
     s = services()
     if is_action(event):
         return run_action(event, context, s.registry, s.redshift, callbacks(), executions())
+    if is_pipeline(event):
+        return run_pipeline(event, context, s)
     return run_batch(event, context, s)
 
 

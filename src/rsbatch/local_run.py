@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import TYPE_CHECKING
 
 import boto3
@@ -10,7 +11,7 @@ from rsbatch.config import Target
 from rsbatch.operations import Operator, Started
 from rsbatch.output import progress
 from rsbatch.progress import ProgressView
-from rsbatch.report import RunReport, build_report
+from rsbatch.report import TERMINAL_EXECUTION, RunReport, build_report
 from rsbatch.watching import LOCAL_INTERVAL, watch
 from rsbatch_core.models import RunRecord
 from rsbatch_core.runkey import batch_key
@@ -64,6 +65,22 @@ def follow(
         say(f"resumed by {report.resumed_by}")
     say(f"run {report.status.value.lower()}")
     return report
+
+
+def follow_pipeline(operator: Operator, started: Started, timeout: float) -> tuple[RunRecord, int, int]:
+    """Poll a pipeline run's execution until it ends: its registry item, durable operations, invocations."""
+    from rsbatch.report import durable_operations, invocations
+
+    deadline = time.monotonic() + timeout
+    while operator.execution(started.execution_arn)["Status"] not in TERMINAL_EXECUTION:
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"pipeline run {started.run} did not end within {timeout:.0f} s")
+        time.sleep(0.1)
+    record = operator.registry.get(started.run)
+    if record is None:
+        raise TimeoutError(f"pipeline run {started.run} left no registry item")
+    history = operator.history(started.execution_arn)
+    return record, durable_operations(history), invocations(history)
 
 
 def chain_records(operator: Operator, run: str) -> list[RunRecord]:

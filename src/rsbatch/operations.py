@@ -10,7 +10,7 @@ import re
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -22,8 +22,8 @@ from rsbatch.report import durable_operations
 from rsbatch_core.callbacks import CallbackSender, Delivery
 from rsbatch_core.classify import error_code
 from rsbatch_core.errors import BadInputError, RsbatchError
-from rsbatch_core.models import CallbackPayload, DecidedBy, RunRecord, RunStatus
-from rsbatch_core.registry import RunPage, RunRegistry
+from rsbatch_core.models import PIPELINE_ITEM, CallbackPayload, DecidedBy, RunRecord, RunStatus, StepStatus
+from rsbatch_core.registry import RUN_ITEM, RunPage, RunRegistry
 from rsbatch_core.runkey import run_key
 
 
@@ -230,6 +230,61 @@ class Operator:
             raise OperatorError("the invoke returned no DurableExecutionArn: is the function durable?")
         return Started(run=run_key(arn), execution_arn=arn, new=arn != before)
 
+    def start_pipeline(
+        self,
+        pipeline: str,
+        parameters: dict[str, str] | None = None,
+        *,
+        name: str | None = None,
+        run_date: str | None = None,
+        skip_steps: list[str] | None = None,
+        redrive_of: str | None = None,
+        callback_timeout: int | None = None,
+    ) -> Started:
+        """Start one pipeline run: one durable execution (the manifest is checked before, by the CLI)."""
+        payload: dict[str, Any] = {"pipeline": pipeline, "parameters": parameters or {}}
+        if run_date:
+            payload["run_date"] = run_date
+        if skip_steps:
+            payload["skip_steps"] = skip_steps
+        if redrive_of:
+            payload["redrive_of"] = redrive_of
+        if callback_timeout:
+            payload["callback_timeout_seconds"] = callback_timeout
+        kwargs: dict[str, Any] = {
+            "FunctionName": self.target.function,
+            "InvocationType": "Event",
+            "Payload": json.dumps(payload).encode(),
+        }
+        if name:
+            kwargs["DurableExecutionName"] = name
+        arn = self.lambda_.invoke(**kwargs).get("DurableExecutionArn")
+        if not arn:
+            raise OperatorError("the invoke returned no DurableExecutionArn: is the function durable?")
+        return Started(run=run_key(arn), execution_arn=arn, new=True)
+
+    def redrive(self, ref: str, callback_timeout: int | None = None) -> Started:
+        """A new run of the same pipeline and parameters that skips the steps that succeeded in `ref`
+        (and those it skipped itself): the failed and never-started ones run again."""
+        record = self.find(ref)
+        info = record.pipeline_info()
+        if not record.is_pipeline or info is None:
+            raise BadInputError(f"run {record.run_key} is not a pipeline run: only pipelines are redriven")
+        if record.status is RunStatus.WAITING:
+            raise OperatorError(f"pipeline run {record.run_key} is still running; redrive it once it ended")
+        if record.status is RunStatus.SUCCEEDED:
+            raise OperatorError(f"pipeline run {record.run_key} succeeded: nothing to redrive")
+        done = {StepStatus.SUCCEEDED, StepStatus.SKIPPED}
+        skip = [n for n, s in record.step_states().items() if s.state in done]
+        return self.start_pipeline(
+            info.name,
+            info.parameters,
+            run_date=info.run_date,
+            skip_steps=skip,
+            redrive_of=record.run_key,
+            callback_timeout=callback_timeout,
+        )
+
     def _execution_named(self, name: str) -> str | None:
         """The ARN of the execution called `name`, on any version of the function (no qualifier)."""
         found = self.lambda_.list_durable_executions_by_function(
@@ -248,10 +303,18 @@ class Operator:
         since: timedelta | None,
         limit: int = 50,
         token: str | None = None,
+        *,
+        pipelines: bool = False,
     ) -> RunPage:
-        """One page of runs, newest first: a Query of one registry index, never a Scan."""
+        """One page of runs (or pipeline runs), newest first: a Query of one registry index, never a Scan."""
         cutoff = datetime.now(UTC) - since if since else None
-        return self.registry.runs(status=status, since=cutoff, limit=limit, token=token)
+        kind = PIPELINE_ITEM if pipelines else RUN_ITEM
+        page = self.registry.runs(status=status, since=cutoff, limit=limit, token=token, item_type=kind)
+        if not pipelines:
+            return page
+        # The listing indexes do not project the steps map: one GetItem per pipeline of the page.
+        full = [self.registry.get(r.run_key) or r for r in page.records]
+        return replace(page, records=full)
 
     def execution(self, arn: str) -> dict[str, Any]:
         response: dict[str, Any] = self.lambda_.get_durable_execution(DurableExecutionArn=arn)

@@ -101,6 +101,8 @@ def perform(
     if not request.run:
         raise BadInputError(f"action {request.action} needs a run")
     record = registry.find(request.run)
+    if request.action == "cancel" and record.is_pipeline:
+        return _cancel_pipeline(record, redshift)
     if not record.statement_id:
         raise RsbatchError(f"run {record.run_key} has no statement yet")
     if request.action == "cancel":
@@ -116,6 +118,16 @@ def perform(
         return {"run": record.run_key, "statement": None, "note": gone}
     description.pop("ResponseMetadata", None)
     return {"run": record.run_key, "statement": json.loads(json.dumps(_bounded(description), default=str))}
+
+
+def _cancel_pipeline(record: RunRecord, redshift: StatementApi) -> dict[str, Any]:
+    """Cancel every running step of a pipeline run; each step's end then reaches the pipeline,
+    which fails the run naming them (as `on_failure` says for the steps not yet started)."""
+    running = {n: s for n, s in record.step_states().items() if s.state.value == "RUNNING" and s.statement_id}
+    if not running:
+        raise RsbatchError(f"pipeline run {record.run_key} has no running step")
+    cancelled = [n for n, s in running.items() if redshift.cancel(str(s.statement_id))]
+    return {"run": record.run_key, "cancelled_steps": cancelled, "cancelled": bool(cancelled)}
 
 
 def _statement_gone(exc: ClientError) -> bool:

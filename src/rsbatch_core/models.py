@@ -242,6 +242,23 @@ class RunRecord(BaseModel):
     statement_index: int | None = None
     summary: str | None = None  # RunSummary as JSON: keeps floats out of DynamoDB numbers
     expires_at: int | None = None
+    #: `run` (a batch, or one step's batch of a pipeline) or `pipeline` (a pipeline run).
+    item_type: str = "run"
+    #: A pipeline run only: `PipelineInfo` as JSON, each step's `StepState` as JSON by step name,
+    #: and the run that redrove it (its own `redrive_of` is in `pipeline`).
+    pipeline: str | None = None
+    steps: dict[str, str] | None = None
+    redriven_by: str | None = None
+
+    @property
+    def is_pipeline(self) -> bool:
+        return self.item_type == PIPELINE_ITEM
+
+    def pipeline_info(self) -> PipelineInfo | None:
+        return PipelineInfo.model_validate_json(self.pipeline) if self.pipeline else None
+
+    def step_states(self) -> dict[str, StepState]:
+        return {k: StepState.model_validate_json(v) for k, v in (self.steps or {}).items()}
 
     @field_validator("statement_index", "expires_at", mode="before")
     @classmethod
@@ -260,3 +277,102 @@ class RedshiftEventDetail(BaseModel):
     principal: str | None = None
     rows: int | None = None
     redshift_query_id: int | None = Field(default=None, alias="redshiftQueryId")
+
+
+#: The registry's `item_type` of a pipeline run (its steps' batches are `run` items).
+PIPELINE_ITEM = "pipeline"
+
+#: Bounds of what a pipeline's registry item and checkpoints hold.
+MAX_PIPELINE_STEPS = 100
+MAX_STEP_ERROR = 500
+
+
+class PipelineRequest(BaseModel):
+    """The durable function's input for a pipeline run (a schedule, `rsbatch start --pipeline`, redrive)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    pipeline: str = Field(min_length=1, max_length=128)
+    parameters: dict[str, str | int | float | bool] = Field(default_factory=dict, max_length=100)
+    run_date: str | None = Field(default=None, pattern=r"^\d{4}-\d{2}-\d{2}$")
+    #: A schedule's `<aws.scheduler.scheduled-time>` and the schedule's time zone: `:run_date` is
+    #: that instant's date in that zone.
+    scheduled_time: datetime | None = None
+    timezone: str | None = Field(default=None, min_length=1, max_length=64)
+    #: Steps that count as succeeded without running (a redrive skips what succeeded before).
+    skip_steps: list[str] = Field(default_factory=list, max_length=MAX_PIPELINE_STEPS)
+    redrive_of: str | None = Field(default=None, min_length=1, max_length=200)
+    callback_timeout_seconds: int | None = Field(default=None, ge=1, le=86_400)
+
+    @property
+    def parameter_values(self) -> dict[str, str]:
+        return {k: str(v).lower() if isinstance(v, bool) else str(v) for k, v in self.parameters.items()}
+
+    def resolved_run_date(self, now: datetime) -> str:
+        """`:run_date`: as given, else the scheduled instant's date in its zone, else today (UTC)."""
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        if self.run_date:
+            return self.run_date
+        try:
+            zone = ZoneInfo(self.timezone or "UTC")
+        except (ZoneInfoNotFoundError, ValueError):
+            raise BadInputError(f"timezone: unknown time zone {self.timezone!r}") from None
+        instant = self.scheduled_time or now
+        if instant.tzinfo is None:
+            instant = instant.replace(tzinfo=UTC)
+        return instant.astimezone(zone).date().isoformat()
+
+    @classmethod
+    def parse(cls, event: Any) -> PipelineRequest:
+        from pydantic import ValidationError
+
+        try:
+            return cls.model_validate(event)
+        except ValidationError as exc:
+            problems = "; ".join(
+                f"{'.'.join(str(p) for p in e['loc']) or 'input'}: {e['msg']}" for e in exc.errors()
+            )
+            raise BadInputError(f"invalid pipeline input: {problems}") from None
+
+
+class StepStatus(StrEnum):
+    PENDING = "PENDING"  # not started yet
+    RUNNING = "RUNNING"
+    SUCCEEDED = "SUCCEEDED"
+    FAILED = "FAILED"
+    CANCELLED = "CANCELLED"  # stopped by the pipeline (on_failure: stop, a person, the deadline)
+    SKIPPED = "SKIPPED"  # succeeded in the run this one redrives
+    NOT_STARTED = "NOT_STARTED"  # the run ended without starting it
+
+
+class StepState(BaseModel):
+    """One step of a pipeline run, as its registry item records it (JSON text, bounded)."""
+
+    state: StepStatus = StepStatus.PENDING
+    run_key: str | None = None  # the run key of its (current) batch: `RUN.step`, `RUN.step.2`…
+    statement_id: str | None = None
+    batch: int = 1  # which file of the step's chain
+    started_at: float | None = None  # epoch seconds: the first batch's submit
+    ended_at: float | None = None
+    rows: int | None = None  # rows of its statements, summed
+    attempts: int = 0  # submissions, over the chain
+    error: str | None = Field(default=None, max_length=MAX_STEP_ERROR)
+
+    @property
+    def duration_seconds(self) -> float | None:
+        if self.started_at is None or self.ended_at is None:
+            return None
+        return round(self.ended_at - self.started_at, 3)
+
+
+class PipelineInfo(BaseModel):
+    """What a pipeline run is: the graph, its parameters, and the run it redrives."""
+
+    name: str
+    parameters: dict[str, str] = Field(default_factory=dict)
+    run_date: str
+    graph: dict[str, list[str]]  # step → its `after`, in manifest order
+    skip_steps: list[str] = Field(default_factory=list)
+    redrive_of: str | None = None
+    failed_steps: list[str] = Field(default_factory=list)

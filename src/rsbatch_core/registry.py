@@ -13,7 +13,10 @@ defines the indexes; the local stack and the tests create the table from it):
 - `ended` (`ended` = `run#SUCCEEDED`|`run#FAILED`, `started_at`), sparse: `runs --status …`;
 - `by-statement` (`statement_id`), keys only: `show STATEMENT_ID`.
 
-`item_type` leaves room for other kinds of items (pipelines) in the same table and indexes.
+`item_type` is `run` or `pipeline`: a pipeline run has one `pipeline` item (its graph, parameters,
+each step's state as a map of bounded JSON texts) and each of its steps' batches a `run` item of
+its own, so the listener, reconcile and cancel treat a step's batch as any run. A pipeline item is
+in the indexes under its own partition (`pipeline`), so reconcile's walk never sees it.
 """
 
 from __future__ import annotations
@@ -32,11 +35,23 @@ from boto3.dynamodb.conditions import Attr, Key
 from botocore.exceptions import ClientError
 
 from rsbatch_core.errors import BadInputError, RsbatchError
-from rsbatch_core.models import ResumedBy, RunRecord, RunStatus, RunSummary, utcnow
+from rsbatch_core.models import (
+    PIPELINE_ITEM,
+    ResumedBy,
+    RunRecord,
+    RunStatus,
+    RunSummary,
+    StepState,
+    utcnow,
+)
 from rsbatch_core.runkey import run_key as run_key_of
 
 #: The `item_type` of a run; the listing indexes are partitioned by it.
 RUN_ITEM = "run"
+
+#: Fields of an item the listing indexes do not copy: a run's summary (up to 64 KB of rows) and
+#: what only a pipeline item has (its graph and steps); `runs --pipelines` reads those items whole.
+UNLISTED_FIELDS = frozenset({"summary", "item_type", "pipeline", "steps", "redriven_by"})
 
 #: Index names (template.yaml, RunsTable.GlobalSecondaryIndexes).
 BY_STARTED = "by-started"
@@ -162,6 +177,37 @@ class RunRegistry:
                 remove=("waiting",),
             )
 
+    # -- pipelines -------------------------------------------------------
+
+    def start_pipeline(self, record: RunRecord) -> None:
+        """Create a pipeline run's item (graph, parameters, every step PENDING); a replay is a no-op."""
+        self.register(record.model_copy(update={"item_type": PIPELINE_ITEM}))
+
+    def pipeline_step(self, run_key: str, step: str, state: StepState) -> None:
+        """One step's state in the pipeline's item (one map entry: no read-modify-write)."""
+        self._table.update_item(
+            Key={"run_key": run_key},
+            UpdateExpression="SET #steps.#step = :state, #updated = :now",
+            ExpressionAttributeNames={"#steps": "steps", "#step": step, "#updated": "updated_at"},
+            ExpressionAttributeValues={":state": state.model_dump_json(), ":now": _iso(utcnow())},
+            ConditionExpression=Attr("run_key").exists(),
+        )
+
+    def end_pipeline(self, run_key: str, status: RunStatus, error: str | None, pipeline: str) -> None:
+        """The pipeline run's end (its `PipelineInfo` with the failed steps); it leaves `waiting`."""
+        fields = {
+            "status": status.value,
+            "ended": ended_key(status, PIPELINE_ITEM),
+            "error": error,
+            "pipeline": pipeline,
+        }
+        self._update(run_key, fields, remove=("waiting",))
+
+    def link_redrive(self, original: str, redrive: str) -> None:
+        """Record on the redriven run which run redrove it (`show` links both ways)."""
+        with contextlib.suppress(RunConflictError):
+            self._update(original, {"redriven_by": redrive})
+
     def get(self, run_key: str) -> RunRecord | None:
         item = self._table.get_item(Key={"run_key": run_key}, ConsistentRead=True).get("Item")
         return _from_item(item) if item else None
@@ -198,14 +244,15 @@ class RunRegistry:
         since: datetime | None = None,
         limit: int = 50,
         token: str | None = None,
+        item_type: str = RUN_ITEM,
     ) -> RunPage:
-        """Runs newest first, in pages: all, or one status, optionally only those started since."""
+        """Runs (or pipeline runs) newest first, in pages: all, or one status, optionally since."""
         if status is RunStatus.WAITING:
-            index, key = WAITING, Key("waiting").eq(RUN_ITEM)
+            index, key = WAITING, Key("waiting").eq(item_type)
         elif status is not None:
-            index, key = ENDED, Key("ended").eq(ended_key(status))
+            index, key = ENDED, Key("ended").eq(ended_key(status, item_type))
         else:
-            index, key = BY_STARTED, Key("item_type").eq(RUN_ITEM)
+            index, key = BY_STARTED, Key("item_type").eq(item_type)
         if since is not None:
             key = key & Key("started_at").gte(sort_time(since))
         return self._query(index, key, newest_first=True, limit=limit, token=token)
@@ -324,10 +371,10 @@ def _index_attributes(record: RunRecord) -> dict[str, str | None]:
     """What puts an item in the indexes: its type, start, and `waiting` or `ended` by status."""
     waiting = record.status is RunStatus.WAITING
     return {
-        "item_type": RUN_ITEM,
+        "item_type": record.item_type,
         "started_at": sort_time(record.created_at),
-        "waiting": RUN_ITEM if waiting else None,
-        "ended": None if waiting else ended_key(record.status),
+        "waiting": record.item_type if waiting else None,
+        "ended": None if waiting else ended_key(record.status, record.item_type),
     }
 
 

@@ -145,3 +145,11 @@ def test_cost_components() -> None:
     assert ours.other > 0  # the listener and the registry are counted against us
     assert poll.total / ours.total > 100
     assert 0 < ours.data < 0.001
+
+
+def test_the_pipeline_benchs_critical_path_is_the_longest_chain_not_the_sum() -> None:
+    from bench.pipeline_costs import GRAPH, critical_path
+
+    planned = {step: seconds for step, (seconds, _) in GRAPH.items()}
+    assert critical_path(planned) == 3.5  # stage 1 + m2 2 + r1 0.5 (= stage + m4 1.5 + r2 1)
+    assert sum(planned.values()) == 9.5

@@ -267,3 +267,14 @@ def default_sql_root() -> Path:
 def default_pipeline_root() -> Path:
     """`pipelines/` of the checkout (as `default_sql_root`), or RSBATCH_PIPELINE_ROOT."""
     return Path(os.environ.get("RSBATCH_PIPELINE_ROOT") or Path(__file__).resolve().parents[3] / "pipelines")
+
+
+def check_pipeline_locally(name: str, parameters: dict[str, str]) -> None:
+    """The manifest and every step's SQL and parameters, checked here: bad input exits 2, nothing starts."""
+    from rsbatch_core.pipeline import load_pipeline
+    from rsbatch_core.pipeline_flow import check_pipeline
+    from rsbatch_core.sqlsource import SqlSource
+
+    sql_root = default_sql_root()
+    pipeline = load_pipeline(default_pipeline_root(), name, sql_root=sql_root)
+    check_pipeline(pipeline, parameters, SqlSource(sql_root))

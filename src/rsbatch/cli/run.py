@@ -13,6 +13,8 @@ from rsbatch import output
 from rsbatch.cli.base import (
     batch_options,
     check_chain,
+    check_pipeline_locally,
+    default_pipeline_root,
     default_sql_root,
     errors_handled,
     events_option,
@@ -26,12 +28,14 @@ from rsbatch.sqlpaths import SqlArg, check_local, locate, run_names, upload_targ
 from rsbatch_core.errors import BadInputError
 
 if TYPE_CHECKING:
+    from rsbatch.local.faults import Faults
     from rsbatch.operations import Operator, RunOptions, Started
     from rsbatch.report import RunReport
 
 
 @main.command()
-@click.argument("sql_files", nargs=-1, required=True, metavar="SQL_FILE...")
+@click.argument("sql_files", nargs=-1, metavar="SQL_FILE...")
+@click.option("--pipeline", help="Run the pipeline pipelines/NAME.yaml instead of SQL files.")
 @click.option("--local", is_flag=True, help="Boot the local stack in-process and run there.")
 @batch_options
 @events_option
@@ -41,6 +45,7 @@ if TYPE_CHECKING:
 @errors_handled
 def run(
     sql_files: tuple[str, ...],
+    pipeline: str | None,
     local: bool,
     options: RunOptions,
     callback_timeout: int | None,
@@ -67,6 +72,7 @@ def run(
       rsbatch run query.sql --local
       rsbatch run examples/orders_since.sql --local --param since=2026-11-01
       rsbatch run query.sql --local --events drop --callback-timeout 2 --json
+      rsbatch run --pipeline mart_refresh --local
     """
     if not local and not os.environ.get("AWS_ENDPOINT_URL_LAMBDA"):
         raise BadInputError(
@@ -80,6 +86,11 @@ def run(
         raise BadInputError(
             "--events needs --local (a stack served by `rsbatch local up` takes its own --events)"
         )
+    if pipeline:
+        _run_pipeline(pipeline, sql_files, local, options, callback_timeout, faults, timeout, as_json)
+        return
+    if not sql_files:
+        raise BadInputError("give SQL_FILE... or --pipeline NAME")
     sql_root = default_sql_root()
     located = locate_sql(sql_files, sql_root)
     for batch in check_local(located, sql_root, options.parameters):  # before anything starts
@@ -119,6 +130,57 @@ def run(
     else:
         _print_report(report)
     if not report.succeeded:
+        sys.exit(1)
+
+
+def _run_pipeline(
+    name: str,
+    sql_files: tuple[str, ...],
+    local: bool,
+    options: RunOptions,
+    callback_timeout: int | None,
+    faults: Faults,
+    timeout: int,
+    as_json: bool,
+) -> None:
+    """One pipeline run, checked here first (exit 2, nothing submitted), followed to its end."""
+    from rsbatch import pipeline_view
+    from rsbatch.local_run import follow_pipeline
+
+    if sql_files:
+        raise BadInputError("give either SQL_FILE... or --pipeline NAME, not both")
+    check_pipeline_locally(name, options.parameters)
+    if local:
+        from rsbatch.local.stack import LocalStack, StackOptions
+        from rsbatch.local.warehouse import default_home
+        from rsbatch.local_run import operator_for
+
+        output.progress("starting the local stack (PostgreSQL, Data API, DynamoDB, durable runtime)")
+        stack = LocalStack(
+            StackOptions(
+                home=default_home(),
+                sql_root=default_sql_root(),
+                pipeline_root=default_pipeline_root(),
+                events=faults,
+            )
+        )
+        with stack:
+            op = operator_for(stack)
+            started = op.start_pipeline(name, options.parameters, callback_timeout=callback_timeout)
+            output.progress(f"pipeline run {started.run} started")
+            record, ops, calls = follow_pipeline(op, started, timeout)
+    else:
+        op = operator(False, None, None, None)
+        started = op.start_pipeline(name, options.parameters, callback_timeout=callback_timeout)
+        record, ops, calls = follow_pipeline(op, started, timeout)
+    if as_json:
+        output.emit_json(
+            pipeline_view.pipeline_json(record) | {"durable_operations": ops, "invocations": calls}
+        )
+    else:
+        click.echo(pipeline_view.render(record))
+        click.echo(f"durable ops  {ops}   invocations {calls}")
+    if record.status.value != "SUCCEEDED":
         sys.exit(1)
 
 

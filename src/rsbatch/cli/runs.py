@@ -16,6 +16,7 @@ from rsbatch.cli.base import (
     BadInput,
     batch_options,
     check_chain,
+    check_pipeline_locally,
     default_sql_root,
     errors_handled,
     interval_option,
@@ -35,7 +36,8 @@ if TYPE_CHECKING:
 
 
 @main.command()
-@click.argument("sql_files", nargs=-1, required=True, metavar="SQL_FILE...")
+@click.argument("sql_files", nargs=-1, metavar="SQL_FILE...")
+@click.option("--pipeline", help="Start the pipeline pipelines/NAME.yaml instead of SQL files.")
 @click.option(
     "--name",
     help="DurableExecutionName: the same name and input again gives the same run (exit 0); "
@@ -46,6 +48,7 @@ if TYPE_CHECKING:
 @errors_handled
 def start(
     sql_files: tuple[str, ...],
+    pipeline: str | None,
     name: str | None,
     options: RunOptions,
     callback_timeout: int | None,
@@ -60,10 +63,22 @@ def start(
     \b
     Example:
       rsbatch start query.sql --name mart-2026-11-27
+      rsbatch start --pipeline mart_refresh --param since=2026-11-01
     """
     as_json = target.pop("as_json")
     if name is not None and not re.fullmatch(r"[a-zA-Z0-9_-]{1,64}", name):  # botocore's DurableExecutionName
         raise BadInput("--name must be 1-64 characters: letters, digits, '-' or '_'")
+    if pipeline:
+        if sql_files:
+            raise BadInput("give either SQL_FILE... or --pipeline NAME, not both")
+        check_pipeline_locally(pipeline, options.parameters)  # exit 2 before anything starts
+        started = operator(**target).start_pipeline(
+            pipeline, options.parameters, name=name, callback_timeout=callback_timeout
+        )
+        _started(started, as_json)
+        return
+    if not sql_files:
+        raise BadInput("give SQL_FILE... or --pipeline NAME")
     check_chain(sql_files)
     sql_root = default_sql_root()
     # A served local stack reads this SQL root: check names here. AWS reads its own bundle.
@@ -93,9 +108,17 @@ def start(
 @click.option("--since", help="Only runs newer than this, e.g. 2h, 30m, 1d.")
 @click.option("--limit", type=click.IntRange(1, 1000), default=50, show_default=True, help="Runs per page.")
 @click.option("--next-token", help="The token the previous page printed: the page after it.")
+@click.option("--pipelines", is_flag=True, help="Pipeline runs and their steps instead of batches.")
 @target_options
 @errors_handled
-def runs(status: str | None, since: str | None, limit: int, next_token: str | None, **target: Any) -> None:
+def runs(
+    status: str | None,
+    since: str | None,
+    limit: int,
+    next_token: str | None,
+    pipelines: bool,
+    **target: Any,
+) -> None:
     """List runs from the registry, newest first, a page at a time.
 
     Reads one registry index with your own credentials (no function runs); what it reads
@@ -105,16 +128,43 @@ def runs(status: str | None, since: str | None, limit: int, next_token: str | No
     Example:
       rsbatch runs --status WAITING --since 2h
       rsbatch runs --limit 20 --next-token eyJpbmRleCI6...
+      rsbatch runs --pipelines
     """
     from rsbatch.operations import parse_duration
 
     as_json = target.pop("as_json")
     window = parse_duration(since) if since else None  # bad input before the target is resolved
-    page = operator(**target).runs(RunStatus(status) if status else None, window, limit, next_token)
+    page = operator(**target).runs(
+        RunStatus(status) if status else None, window, limit, next_token, pipelines=pipelines
+    )
+    if pipelines and not as_json:
+        from rsbatch import pipeline_view
+
+        listed = [
+            (
+                r.run_key,
+                output.status(r.status.value),
+                output.age(r.created_at),
+                r.sql_file.removeprefix("pipeline:"),
+                pipeline_view.marks(r),
+            )
+            for r in page.records
+        ]
+        click.echo(output.table(["run", "status", "age", "pipeline", "steps"], listed))
+        if page.next_token:
+            click.echo(f"more: rsbatch runs --pipelines --next-token {page.next_token}")
+        return
+    if pipelines and as_json:
+        from rsbatch import pipeline_view
+
+        output.emit_json(
+            {"runs": [pipeline_view.pipeline_json(r) for r in page.records], "next_token": page.next_token}
+        )
+        return
     if as_json:
         output.emit_json(
             {
-                "runs": [json.loads(r.model_dump_json(exclude={"summary"})) for r in page.records],
+                "runs": [json.loads(r.model_dump_json(exclude={"summary", "steps"})) for r in page.records],
                 "next_token": page.next_token,
             }
         )
@@ -142,6 +192,32 @@ def runs(status: str | None, since: str | None, limit: int, next_token: str | No
             if part
         )
         click.echo(f"more: rsbatch runs {again + ' ' if again else ''}--next-token {page.next_token}")
+
+
+def _started(started: Any, as_json: bool) -> None:
+    if as_json:
+        output.emit_json({"run": started.run, "execution_arn": started.execution_arn, "new": started.new})
+        return
+    click.echo(f"started {started.run}")
+    click.echo(f"execution {started.execution_arn}")
+
+
+@main.command()
+@click.argument("run")
+@click.option("--callback-timeout", type=click.IntRange(1, 86_400), help="First round's wait, in seconds.")
+@target_options
+@errors_handled
+def redrive(run: str, callback_timeout: int | None, **target: Any) -> None:
+    """Start a new run of RUN's pipeline, same parameters and run date, skipping the steps that
+    succeeded in RUN: its failed and never-started steps run again. Both runs link to each other.
+
+    \b
+    Example:
+      rsbatch redrive rsbatch-3f2a…
+    """
+    as_json = target.pop("as_json")
+    started = operator(**target).redrive(run, callback_timeout)
+    _started(started, as_json)
 
 
 @main.command()
@@ -181,6 +257,12 @@ def show(run: str, live: bool, watch: bool, interval: float | None, **target: An
         output.emit_json(shown.to_json())
         return
     record, execution = shown.record, shown.execution
+    if record.is_pipeline:
+        from rsbatch import pipeline_view
+
+        click.echo(pipeline_view.render(record))
+        click.echo(output.panels([_execution_panel(execution)]))
+        return
     left = [
         ("run", record.run_key),
         ("status", output.status(record.status.value)),
