@@ -87,6 +87,11 @@ class RetryOptions(BaseModel):
         return v
 
 
+def problems(exc: Any) -> str:
+    """A pydantic ValidationError's problems on one line, each with the path to its field."""
+    return "; ".join(f"{'.'.join(str(p) for p in e['loc']) or 'input'}: {e['msg']}" for e in exc.errors())
+
+
 class RunRequest(BaseModel):
     """The durable function's input event."""
 
@@ -136,10 +141,7 @@ class RunRequest(BaseModel):
         try:
             return cls.model_validate(event)
         except ValidationError as exc:
-            problems = "; ".join(
-                f"{'.'.join(str(p) for p in e['loc']) or 'input'}: {e['msg']}" for e in exc.errors()
-            )
-            raise BadInputError(f"invalid run input: {problems}") from None
+            raise BadInputError(f"invalid run input: {problems(exc)}") from None
 
 
 class StatementStats(BaseModel):
@@ -330,10 +332,7 @@ class PipelineRequest(BaseModel):
         try:
             return cls.model_validate(event)
         except ValidationError as exc:
-            problems = "; ".join(
-                f"{'.'.join(str(p) for p in e['loc']) or 'input'}: {e['msg']}" for e in exc.errors()
-            )
-            raise BadInputError(f"invalid pipeline input: {problems}") from None
+            raise BadInputError(f"invalid pipeline input: {problems(exc)}") from None
 
 
 class StepStatus(StrEnum):
