@@ -80,8 +80,10 @@ class Harness:
         assert [r.run_key for r in self.operator.registry.iter_waiting()] == []
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def _stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
+    """One stack per scenario file: a process hosts one stack at a time (LocalStack's docstring),
+    and other files in the same pytest worker start their own."""
     with LocalStack(StackOptions(home=Path(tmp_path_factory.mktemp("faults-home")))) as stack:
         yield stack
 

@@ -11,7 +11,7 @@ import psycopg
 import pytest
 
 from rsbatch.local.faults import Faults
-from rsbatch.local.stack import LocalStack, StackOptions
+from rsbatch.local.stack import LocalStack, StackAlreadyRunning, StackOptions
 from rsbatch.local_run import follow, operator_for
 from rsbatch.operations import Operator
 
@@ -58,6 +58,16 @@ def test_event_resumes_the_run_and_the_mart_is_right(stack: LocalStack, operator
     assert all(isinstance(r[2], Decimal) for r in mart)
     record = operator.registry.get(report["run"])
     assert record is not None and record.status.value == "SUCCEEDED"
+
+
+def test_a_second_stack_in_the_same_process_is_refused_and_the_first_keeps_working(
+    stack: LocalStack, operator: Operator, tmp_path: Path
+) -> None:
+    # The Lambda code caches its clients per process; a second stack would rebind the first's.
+    with pytest.raises(StackAlreadyRunning, match="already running in this process"):
+        LocalStack(StackOptions(home=tmp_path)).start()
+
+    assert run(operator, "query.sql")["status"] == "SUCCEEDED"
 
 
 def test_failed_batch_commits_nothing_and_names_the_statement(stack: LocalStack, operator: Operator) -> None:

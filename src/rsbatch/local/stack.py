@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import SimpleNamespace
-from typing import Any
+from typing import Any, ClassVar
 
 import boto3
 
@@ -70,8 +70,21 @@ class StackOptions:
     invocation_workers: int | None = None
 
 
+class StackAlreadyRunning(RuntimeError):
+    """A second stack in one process would rebind the first one's Lambda code (see LocalStack)."""
+
+
 class LocalStack:
-    """Start everything, hand out the environment, stop everything (in reverse)."""
+    """Start everything, hand out the environment, stop everything (in reverse).
+
+    One started stack per process: the Lambda code keeps its clients per container
+    (`durable_fn.app.services()` is cached, as on AWS), and this process is the container, so a
+    second stack's `cold_start()` would point the first stack's handlers at the second stack's
+    endpoints, and at nothing once it stops. `start()` refuses instead.
+    """
+
+    #: The stack this process currently hosts, if any.
+    _running: ClassVar[LocalStack | None] = None
 
     def __init__(self, options: StackOptions) -> None:
         self.options = options
@@ -90,6 +103,13 @@ class LocalStack:
     # -- lifecycle ---------------------------------------------------------
 
     def start(self) -> LocalStack:
+        running = LocalStack._running
+        if running is not None and running is not self:
+            raise StackAlreadyRunning(
+                f"a local stack (home {running.options.home}) is already running in this process; "
+                "stop it first: the Lambda code's cached clients would point at one stack only"
+            )
+        LocalStack._running = self
         try:
             self._start()
         except BaseException:
@@ -179,6 +199,8 @@ class LocalStack:
         self._logs.close()
         self.bus = self.runtime = self.redshift = self.dynamodb = self.s3 = None
         self.listener = self.submits = None
+        if LocalStack._running is self:
+            LocalStack._running = None
 
     def __enter__(self) -> LocalStack:
         return self.start()
