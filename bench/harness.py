@@ -543,6 +543,8 @@ class Bench:
         spec = RunSpec(design="callback", nominal_s=int(sleep_s), sleep_s=sleep_s, sql_file=sql)
         assert self.stack is not None
         overflows_before = listen_overflows()
+        gate = self.stack.runtime.invocation_gate
+        overrun_before = gate.overrun if gate else 0
         cpu_before = os.times()
         start_errors: list[str] = []
         started: list[Started] = []
@@ -584,6 +586,7 @@ class Bench:
             "completed": completed,
             "lost": runs - completed,
             "invocation_workers": self.stack.runtime.invocation_workers,
+            "invocation_slots": self.stack.runtime.invocation_slots,
             "start_errors": len(start_errors),
             "resume_latency_p50_ms": percentile(latencies, 0.50),
             "resume_latency_p99_ms": percentile(latencies, 0.99),
@@ -604,6 +607,7 @@ class Bench:
                     (cpu_after.user - cpu_before.user) + (cpu_after.system - cpu_before.system), 1
                 ),
                 "tcp_listen_overflows": listen_overflows() - overflows_before,
+                "gate_overrun": gate.overrun - overrun_before if gate else None,
                 "start_error_samples": start_errors[:3],
             },
         }

@@ -18,7 +18,9 @@ import pytest
 from aws_durable_execution_sdk_python import DurableContext, durable_execution
 
 from rsbatch.local.durable_runtime import (
+    DEFAULT_INVOCATION_SLOTS,
     DEFAULT_INVOCATION_WORKERS,
+    INVOCATION_SLOTS_ENV,
     INVOCATION_WORKERS_ENV,
     REGION,
     DurableRuntime,
@@ -43,7 +45,8 @@ def meet(event: dict[str, Any], context: DurableContext) -> dict[str, Any]:
 
 @pytest.fixture
 def runtime() -> Iterator[DurableRuntime]:
-    served = DurableRuntime(meet, function_name=FUNCTION, invocation_workers=PARTIES)
+    # No gate: this test is about the pool's threads (the gate's own rules: unit tests).
+    served = DurableRuntime(meet, function_name=FUNCTION, invocation_workers=PARTIES, invocation_slots=0)
     try:
         yield served
     finally:
@@ -89,3 +92,25 @@ def test_bad_worker_counts_are_refused(monkeypatch: pytest.MonkeyPatch, env: str
     monkeypatch.setenv(INVOCATION_WORKERS_ENV, env)
     with pytest.raises(BadInputError, match=r"whole number|at least 1"):
         DurableRuntime(meet, function_name=FUNCTION, invocation_workers=given)
+
+
+def test_the_gate_is_on_by_default_and_the_environment_sizes_or_removes_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv(INVOCATION_SLOTS_ENV, raising=False)
+    for env, slots in [(None, DEFAULT_INVOCATION_SLOTS), ("32", 32), ("0", None)]:
+        if env is not None:
+            monkeypatch.setenv(INVOCATION_SLOTS_ENV, env)
+        served = DurableRuntime(meet, function_name=FUNCTION)
+        try:
+            gate = served.invocation_gate
+            assert (gate.slots if gate else None) == slots
+        finally:
+            served.stop()
+
+
+@pytest.mark.parametrize("env", ["some", "-1", "2.5"])
+def test_bad_slot_counts_are_refused(monkeypatch: pytest.MonkeyPatch, env: str) -> None:
+    monkeypatch.setenv(INVOCATION_SLOTS_ENV, env)
+    with pytest.raises(BadInputError, match=rf"{INVOCATION_SLOTS_ENV}|at least 0"):
+        DurableRuntime(meet, function_name=FUNCTION)

@@ -34,6 +34,7 @@ from aws_durable_execution_sdk_python_testing.model import StartDurableExecution
 from aws_durable_execution_sdk_python_testing.threads import DaemonThreadPool
 from aws_durable_execution_sdk_python_testing.web.server import WebServiceConfig
 
+from rsbatch.local.invocation_gate import GatedInvoker, InvocationGate
 from rsbatch.local.lambda_api import LocalLambdaServer
 from rsbatch.local.lambda_errors import LambdaError
 from rsbatch_core.errors import BadInputError
@@ -47,6 +48,12 @@ LATEST = "$LATEST"
 #: many runs never queues for a thread. `RSBATCH_LOCAL_INVOCATION_WORKERS` overrides it.
 DEFAULT_INVOCATION_WORKERS = 256
 INVOCATION_WORKERS_ENV = "RSBATCH_LOCAL_INVOCATION_WORKERS"
+#: Of those, how many run the handler at once, resumes first (`invocation_gate.py`); 0 = no gate.
+#: `RSBATCH_LOCAL_INVOCATION_SLOTS` overrides it.
+DEFAULT_INVOCATION_SLOTS = 16
+INVOCATION_SLOTS_ENV = "RSBATCH_LOCAL_INVOCATION_SLOTS"
+#: No invocation waits at the gate longer than this (so nothing starves or deadlocks).
+INVOCATION_GATE_MAX_WAIT_S = 30.0
 
 #: botocore's NamespacedFunctionName pattern (lambda service-2.json), with named groups.
 _FUNCTION_REF = re.compile(
@@ -61,19 +68,33 @@ _FUNCTION_REF = re.compile(
 _EXECUTION_NAME = re.compile(r"[a-zA-Z0-9_-]{1,64}")
 
 
-def _invocation_workers(given: int | None) -> int:
-    """The invocation pool's size: ``given``, else the environment's, else the default."""
+def _whole_number(given: int | None, env: str, default: int, *, what: str, least: int) -> int:
+    """``given``, else the environment's ``env``, else ``default``; at least ``least``."""
     if given is None:
-        text = os.environ.get(INVOCATION_WORKERS_ENV, "").strip()
+        text = os.environ.get(env, "").strip()
         if not text:
-            return DEFAULT_INVOCATION_WORKERS
+            return default
         try:
             given = int(text)
         except ValueError:
-            raise BadInputError(f"{INVOCATION_WORKERS_ENV} must be a whole number, not {text!r}") from None
-    if given < 1:
-        raise BadInputError(f"the local stack's invocation workers must be at least 1, not {given}")
+            raise BadInputError(f"{env} must be a whole number, not {text!r}") from None
+    if given < least:
+        raise BadInputError(f"the local stack's {what} must be at least {least}, not {given}")
     return given
+
+
+def _invocation_workers(given: int | None) -> int:
+    """The invocation pool's size: ``given``, else the environment's, else the default."""
+    return _whole_number(
+        given, INVOCATION_WORKERS_ENV, DEFAULT_INVOCATION_WORKERS, what="invocation workers", least=1
+    )
+
+
+def _invocation_slots(given: int | None) -> int:
+    """Handler invocations run at once behind the gate (0: no gate)."""
+    return _whole_number(
+        given, INVOCATION_SLOTS_ENV, DEFAULT_INVOCATION_SLOTS, what="invocation slots", least=0
+    )
 
 
 @dataclass(frozen=True)
@@ -93,15 +114,18 @@ class DurableRuntime:
         host: str = "127.0.0.1",
         port: int = 0,
         invocation_workers: int | None = None,
+        invocation_slots: int | None = None,
     ) -> None:
         self.function_name = function_name
         self._execution_timeout = execution_timeout_seconds
         self.invocation_workers = _invocation_workers(invocation_workers)  # checked before anything starts
+        self.invocation_slots = _invocation_slots(invocation_slots)
         # skip_time=False: waits and callback timeouts take real time, as on AWS.
         self._runner = DurableFunctionTestRunner(
             handler, skip_time=False, execution_timeout=execution_timeout_seconds, region=REGION
         )
         self._size_invocation_pool(self.invocation_workers)
+        self.invocation_gate = self._gate_invocations(self.invocation_slots)
         self._start_lock = threading.Lock()
         self._by_name: dict[str, _Started] = {}
         self._server = LocalLambdaServer(
@@ -221,6 +245,19 @@ class DurableRuntime:
         execution.start(now=executor._clock.now())
         executor._store.save(execution)
         executor._launch_execution(execution, start.execution_timeout_seconds)
+
+    def _gate_invocations(self, slots: int) -> InvocationGate | None:
+        """Put `GatedInvoker` in front of the runner's invoker (none when ``slots`` is 0).
+
+        The invoker is swapped before any execution starts; ``_invoker`` is private to the
+        pinned SDK testing version, like the invocation pool below.
+        """
+        if slots == 0:
+            return None
+        gate = InvocationGate(slots=slots, max_wait_s=INVOCATION_GATE_MAX_WAIT_S)
+        executor = self.executor
+        executor._invoker = GatedInvoker(executor._invoker, gate)
+        return gate
 
     def _size_invocation_pool(self, workers: int) -> None:
         """Give the runner's handler invocations ``workers`` threads instead of its cpu_count + 4.

@@ -68,6 +68,9 @@ class StackOptions:
     #: Handler invocations the durable runtime runs at once (None: RSBATCH_LOCAL_INVOCATION_WORKERS
     #: or `durable_runtime.DEFAULT_INVOCATION_WORKERS`).
     invocation_workers: int | None = None
+    #: Of those, how many run the handler at once, resumes first (None: RSBATCH_LOCAL_INVOCATION_SLOTS
+    #: or `durable_runtime.DEFAULT_INVOCATION_SLOTS`; 0: no gate).
+    invocation_slots: int | None = None
 
 
 class StackAlreadyRunning(RuntimeError):
@@ -154,6 +157,7 @@ class LocalStack:
             hooks.wrap_handler(handler) if hooks.wrap_handler else handler,
             execution_timeout_seconds=self.options.execution_timeout_seconds,
             invocation_workers=self.options.invocation_workers,
+            invocation_slots=self.options.invocation_slots,
         )
         os.environ["AWS_ENDPOINT_URL_LAMBDA"] = self.runtime.endpoint_url
         # The Lambda faults wrap what the stack hands out: the listener, the function's Data API adapter.
