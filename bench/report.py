@@ -681,7 +681,8 @@ def _burst_limit(scale: dict[str, Any]) -> str:
         f"used {d.get('process_cpu_s', '?')} CPU-s in {d.get('all_done_s', '?')} s ({busy} of one core, "
         "the GIL's ceiling), mostly botocore building and parsing the Lambdas' requests; statement end "
         f"→ callback recorded is p50 {_fmt_ms(d.get('end_to_callback_recorded_p50_ms'))}, end → "
-        f"invocation started p50 {_fmt_ms(d.get('end_to_invocation_started_p50_ms'))}. Worker processes for the handler were tried and were slower on 2 cores "
+        f"invocation started p50 {_fmt_ms(d.get('end_to_invocation_started_p50_ms'))}. "
+        "Worker processes for the handler were tried and were slower on 2 cores "
         "(p50 1.7-2.0 s): the checkpoints become HTTP requests, the total CPU grows ~25 % and both cores "
         "saturate (docs/ARCHITECTURE.md section 6)."
     )
