@@ -608,6 +608,7 @@ class Bench:
                 ),
                 "tcp_listen_overflows": listen_overflows() - overflows_before,
                 "gate_overrun": gate.overrun - overrun_before if gate else None,
+                "gate_max_wait_s": gate.max_wait_s if gate else None,
                 "start_error_samples": start_errors[:3],
             },
         }

@@ -676,7 +676,7 @@ def _burst_limit(scale: dict[str, Any]) -> str:
         "(RSBATCH_LOCAL_INVOCATION_WORKERS), of which "
         f"{scale.get('invocation_slots', '?')} run at once behind a gate that lets resumes in first and "
         "gives first invocations a quarter of the slots (RSBATCH_LOCAL_INVOCATION_SLOTS; "
-        f"{d.get('gate_overrun', '?')} invocations waited past its 30 s bound). "
+        f"{d.get('gate_overrun', '?')} invocations waited past its {d.get('gate_max_wait_s', '?')} s bound). "
         "The remaining limit is the one interpreter: this run's process "
         f"used {d.get('process_cpu_s', '?')} CPU-s in {d.get('all_done_s', '?')} s ({busy} of one core, "
         "the GIL's ceiling), mostly botocore building and parsing the Lambdas' requests; statement end "

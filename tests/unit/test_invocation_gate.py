@@ -43,6 +43,16 @@ def _hold(gate: InvocationGate, kind: int, entered: list[str], name: str, releas
         release.wait(5)
 
 
+def _start(
+    gate: InvocationGate, kind: int, entered: list[str], names: list[str], release: threading.Event
+) -> list[threading.Thread]:
+    """One started thread per name, each holding a slot of ``kind`` until ``release``."""
+    threads = [threading.Thread(target=_hold, args=(gate, kind, entered, name, release)) for name in names]
+    for t in threads:
+        t.start()
+    return threads
+
+
 def test_a_first_invocation_is_one_operation_and_a_resume_is_more() -> None:
     assert invocation_kind(_Input(_State(operations=["EXECUTION"]))) == FIRST
     assert invocation_kind(_Input(_State(operations=["EXECUTION", "submit", "callback"]))) == RESUME
@@ -53,11 +63,7 @@ def test_no_more_than_the_slots_run_at_once() -> None:
     gate = InvocationGate(slots=2, max_wait_s=5)
     release = threading.Event()
     entered: list[str] = []
-    threads = [
-        threading.Thread(target=_hold, args=(gate, RESUME, entered, f"run-{i}", release)) for i in range(5)
-    ]
-    for t in threads:
-        t.start()
+    threads = _start(gate, RESUME, entered, [f"run-{i}" for i in range(5)], release)
     time.sleep(0.3)
     assert len(entered) == 2
     assert gate.running == 2
@@ -73,18 +79,10 @@ def test_first_invocations_get_a_quarter_of_the_slots_and_resumes_the_rest() -> 
     gate = InvocationGate(slots=8, max_wait_s=5)
     release = threading.Event()
     entered: list[str] = []
-    firsts = [
-        threading.Thread(target=_hold, args=(gate, FIRST, entered, f"first-{i}", release)) for i in range(6)
-    ]
-    for t in firsts:
-        t.start()
+    firsts = _start(gate, FIRST, entered, [f"first-{i}" for i in range(6)], release)
     time.sleep(0.3)
     assert len(entered) == 2  # a quarter of 8: the other four first invocations wait
-    resumes = [
-        threading.Thread(target=_hold, args=(gate, RESUME, entered, f"resume-{i}", release)) for i in range(8)
-    ]
-    for t in resumes:
-        t.start()
+    resumes = _start(gate, RESUME, entered, [f"resume-{i}" for i in range(8)], release)
     time.sleep(0.3)
     assert gate.running == 8  # six resumes filled the free slots past the waiting first invocations
     assert sum(name.startswith("resume") for name in entered) == 6
@@ -99,21 +97,17 @@ def test_a_waiting_resume_enters_before_first_invocations_that_waited_longer() -
     gate = InvocationGate(slots=1, max_wait_s=5)
     release_holder = threading.Event()
     holder_in: list[str] = []
-    holder = threading.Thread(target=_hold, args=(gate, FIRST, holder_in, "holder", release_holder))
-    holder.start()
+    holder = _start(gate, FIRST, holder_in, ["holder"], release_holder)
     time.sleep(0.1)
     order: list[str] = []
     go = threading.Event()
     go.set()
-    waiters = [threading.Thread(target=_hold, args=(gate, FIRST, order, f"first-{i}", go)) for i in range(3)]
-    for w in waiters:
-        w.start()
+    waiters = _start(gate, FIRST, order, [f"first-{i}" for i in range(3)], go)
     time.sleep(0.2)  # the first invocations have queued before the resume arrives
-    resume = threading.Thread(target=_hold, args=(gate, RESUME, order, "resume", go))
-    resume.start()
+    resume = _start(gate, RESUME, order, ["resume"], go)
     time.sleep(0.2)
     release_holder.set()
-    for t in [holder, resume, *waiters]:
+    for t in [*holder, *resume, *waiters]:
         t.join(5)
     assert order[0] == "resume"
     assert sorted(order[1:]) == ["first-0", "first-1", "first-2"]

@@ -119,13 +119,13 @@ class DurableRuntime:
         self.function_name = function_name
         self._execution_timeout = execution_timeout_seconds
         self.invocation_workers = _invocation_workers(invocation_workers)  # checked before anything starts
-        self.invocation_slots = _invocation_slots(invocation_slots)
+        slots = _invocation_slots(invocation_slots)
         # skip_time=False: waits and callback timeouts take real time, as on AWS.
         self._runner = DurableFunctionTestRunner(
             handler, skip_time=False, execution_timeout=execution_timeout_seconds, region=REGION
         )
         self._size_invocation_pool(self.invocation_workers)
-        self.invocation_gate = self._gate_invocations(self.invocation_slots)
+        self.invocation_gate = self._gate_invocations(slots)
         self._start_lock = threading.Lock()
         self._by_name: dict[str, _Started] = {}
         self._server = LocalLambdaServer(
@@ -136,6 +136,11 @@ class DurableRuntime:
             target=self._server.serve_forever, name="durable-runtime", daemon=True
         )
         self._thread.start()
+
+    @property
+    def invocation_slots(self) -> int:
+        """Handler invocations run at once behind the gate; 0 when there is no gate."""
+        return self.invocation_gate.slots if self.invocation_gate else 0
 
     @property
     def executor(self) -> Any:

@@ -8,9 +8,12 @@ invocations. On AWS each invocation has its own sandbox and nothing like this ha
 gate gives the local stack the same shape for the one number an operator sees, the time from
 a statement's end to the run's resume.
 
-Rules, all in `InvocationGate.wait_for_slot`:
+Rules, all in `InvocationGate._may_enter` and `InvocationGate.wait_for_slot`:
 
 - at most ``slots`` invocations run at once;
+- first invocations hold at most a quarter of them (at least one), so the rest is always free
+  for resumes: a small gate alone starved first invocations, a cap on them did not (the
+  measurements are in docs/ARCHITECTURE.md §6, "A burst");
 - a resume (an invocation whose checkpointed state holds more than the EXECUTION operation)
   enters before any waiting first invocation;
 - nobody waits longer than ``max_wait_s``: after it, an invocation runs whatever the count,
